@@ -1,0 +1,47 @@
+"""stateview: a program's JSON state in memory, durably in sync with a human-readable file.
+
+    import stateview
+
+    state = stateview.open("state.json", default={"clients": {}})
+    state["clients"]["alice"] = {"score": 1}      # durable when the statement returns
+    with state.transaction() as root:             # one commit, all or nothing
+        root["clients"]["alice"]["score"] += 1
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    Closed,
+    CommitFailed,
+    CorruptFile,
+    InvalidValue,
+    LockTimeout,
+    PointerError,
+    SchemaError,
+    SchemaViolation,
+    StateError,
+    StateFileMissing,
+)
+from ._statefile import ChangeEvent, StateFile, open
+from ._views import DictView, ListView
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ChangeEvent",
+    "Closed",
+    "CommitFailed",
+    "CorruptFile",
+    "DictView",
+    "InvalidValue",
+    "ListView",
+    "LockTimeout",
+    "PointerError",
+    "SchemaError",
+    "SchemaViolation",
+    "StateError",
+    "StateFile",
+    "StateFileMissing",
+    "__version__",
+    "open",
+]

@@ -1,0 +1,280 @@
+"""The writer lock: ``flock`` on the permanent ``NAME.lock``.
+
+The lock file is never unlinked. Unlinking a flock'd file lets a waiter lock the old inode
+while a newcomer creates and locks a new one: two writers at once. Instead the file stays and
+its content, one JSON object, tells humans and tools who holds it or held it last, and which
+commit was the last one (the UI's status bar and the engine's freshness check read it).
+
+Within a process one :class:`ProcessLock` exists per lock file, shared by every StateFile on
+it. It is reentrant for its *owner* (a StateFile), and other owners in the process wait on a
+condition variable rather than on a second ``flock`` (two descriptors of one process would
+deadlock each other).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import LockTimeout
+
+__all__ = ["LockState", "ProcessLock", "pid_alive", "probe", "process_lock", "read_info"]
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_HOST = socket.gethostname()
+
+
+def _program() -> str:
+    argv = [os.path.basename(sys.argv[0] or "python"), *sys.argv[1:]] if sys.argv else ["python"]
+    return " ".join(argv)[:200]
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def read_info(lock_path: str) -> dict[str, Any]:
+    """What the lock file says (its holder and last commit); ``{}`` if absent or unreadable.
+
+    Readers do not take the lock, so they may catch a write half-done; that reads as ``{}``.
+    """
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+    except OSError:
+        return {}
+    try:
+        raw = os.read(fd, 65536)
+    except OSError:
+        return {}
+    finally:
+        os.close(fd)
+    try:
+        info = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class LockState:
+    """Who holds a state file's lock, found without taking it.
+
+    Attributes:
+        held: a live process holds it now.
+        holder: the lock file's record of the current or last holder.
+        stale: the file names a holder that is gone (the kernel freed the lock when it died);
+            harmless, and ``stateview recover --apply`` clears the record.
+    """
+
+    held: bool
+    holder: dict[str, Any]
+    stale: bool
+
+
+def probe(lock_path: str) -> LockState:
+    """Tell who holds the lock without taking it (for the UI, check and recover)."""
+    info = read_info(lock_path)
+    if not info.get("held"):
+        return LockState(held=False, holder=info, stale=False)
+    pid = info.get("pid")
+    if not isinstance(pid, int):
+        return LockState(held=False, holder=info, stale=True)
+    if info.get("host") not in (None, _HOST):
+        # Another machine (a shared filesystem): we cannot see its processes; trust the file.
+        return LockState(held=True, holder=info, stale=False)
+    shared = _registry.get(os.path.abspath(lock_path))
+    if pid == os.getpid():
+        alive = shared is not None and shared.owner is not None
+    else:
+        alive = pid_alive(pid)
+    return LockState(held=alive, holder=info, stale=not alive)
+
+
+class ProcessLock:
+    """This process's handle on one lock file, shared by every owner in the process."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.owner: object | None = None
+        self.exclusive = False
+        self.info: dict[str, Any] = {}
+        self._fd: int | None = None
+        self._depth = 0
+        self._cond = threading.Condition(threading.Lock())
+
+    def held_by(self, owner: object) -> bool:
+        return self.owner is owner
+
+    def acquire(self, owner: object, timeout: float, *, exclusive: bool = False) -> None:
+        """Take the lock for ``owner``, waiting at most ``timeout`` seconds.
+
+        Raises:
+            LockTimeout: naming the holder, when the wait runs out.
+            OSError: when the lock file cannot be opened or created.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            if self.owner is owner:
+                self._depth += 1
+                return
+            while self.owner is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    holder = dict(self.info) or {"pid": os.getpid(), "program": _program()}
+                    raise LockTimeout(self.path, holder, timeout)
+                self._cond.wait(left)
+            self.owner = owner  # claim it while we flock, so other threads keep waiting
+        try:
+            self._flock(deadline, timeout)
+        except BaseException:
+            with self._cond:
+                self.owner = None
+                self._cond.notify_all()
+            raise
+        self._depth = 1
+        self.exclusive = exclusive
+        previous = self._read()
+        self.info = {
+            "pid": os.getpid(),
+            "host": _HOST,
+            "program": _program(),
+            "since": _now(),
+            "exclusive": exclusive,
+            "held": True,
+        }
+        if isinstance(previous.get("last_commit"), dict):
+            self.info["last_commit"] = previous["last_commit"]
+        self._write()
+
+    def release(self, owner: object) -> None:
+        with self._cond:
+            if self.owner is not owner:
+                raise RuntimeError("release of a lock this owner does not hold")
+            self._depth -= 1
+            if self._depth:
+                return
+            self.info["held"] = False
+            with contextlib.suppress(OSError):  # the record is for humans; unlocking matters
+                self._write()
+            assert self._fd is not None
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self.owner = None
+            self._cond.notify_all()
+
+    def last_commit_token(self) -> str | None:
+        """The token of the last commit recorded in the file (call while holding the lock)."""
+        last = self._read().get("last_commit")
+        token = last.get("token") if isinstance(last, dict) else None
+        return token if isinstance(token, str) else None
+
+    def record_commit(self, token: str) -> None:
+        """Note a commit in the lock file (call while holding the lock)."""
+        self.info["last_commit"] = {
+            "token": token,
+            "time": _now(),
+            "pid": os.getpid(),
+            "program": self.info.get("program", _program()),
+        }
+        self._write()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _open(self) -> int:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o644)
+        return fd
+
+    def _flock(self, deadline: float, timeout: float) -> None:
+        delay = 0.0005
+        while True:
+            if self._fd is None:
+                self._fd = self._open()
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise
+            else:
+                if self._same_file():
+                    return
+                # The lock file was removed or replaced behind our back (someone deleted the
+                # directory's contents): our inode is no longer the one others will lock.
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                os.close(self._fd)
+                self._fd = None
+                continue
+            if time.monotonic() >= deadline:
+                raise LockTimeout(self.path, read_info(self.path), timeout)
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.05)
+
+    def _same_file(self) -> bool:
+        assert self._fd is not None
+        try:
+            st = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(self._fd)
+        return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
+
+    def _read(self) -> dict[str, Any]:
+        assert self._fd is not None
+        try:
+            raw = os.pread(self._fd, 65536, 0)
+            info = json.loads(raw.decode("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return {}
+        return info if isinstance(info, dict) else {}
+
+    def _write(self) -> None:
+        assert self._fd is not None
+        data = (json.dumps(self.info, ensure_ascii=False) + "\n").encode("utf-8")
+        os.pwrite(self._fd, data, 0)
+        os.ftruncate(self._fd, len(data))
+
+
+_registry: dict[str, ProcessLock] = {}
+_registry_lock = threading.Lock()
+
+
+def process_lock(lock_path: str) -> ProcessLock:
+    """The one :class:`ProcessLock` of this process for ``lock_path``."""
+    key = os.path.abspath(lock_path)
+    with _registry_lock:
+        lock = _registry.get(key)
+        if lock is None:
+            lock = _registry[key] = ProcessLock(key)
+        return lock
+
+
+def _forget_after_fork() -> None:
+    # A forked child shares its parent's open file descriptions, so it must not believe it
+    # holds the parent's locks; it starts with fresh handles of its own.
+    global _registry_lock
+    _registry.clear()
+    _registry_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)

@@ -1,0 +1,107 @@
+"""The on-disk names of a state file (see DESIGN.md, "On-disk contract").
+
+For a state file ``DIR/NAME``::
+
+    DIR/NAME                      the document
+    DIR/NAME.lock                 the permanent lock file
+    DIR/.NAME.<random>.tmp        a commit in flight (an orphan when no writer is alive)
+    DIR/NAME.bak, NAME.bak.2 ...  previous versions, newest first
+    DIR/NAME.corrupt-<UTC stamp>  an unreadable document set aside by recovery
+
+If ``DIR/NAME`` is a symlink, all of this lives next to the link's resolved target.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+__all__ = ["StatePaths", "Leftover"]
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A file next to the state file that a crash or a recovery left behind."""
+
+    kind: str  # "temp" | "backup" | "corrupt"
+    path: str
+    generation: int = 0  # backups: 1 for NAME.bak, 2 for NAME.bak.2 ...
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    """Every name the engine, check, recover and the UI use for one state file.
+
+    Attributes:
+        given: the path as the user gave it (may be a symlink).
+        target: the real file the data goes to (the symlink resolved).
+    """
+
+    given: str
+    target: str
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str]) -> StatePaths:
+        given = os.path.abspath(os.fspath(path))
+        # realpath resolves a chain of links; a dangling link resolves to where the file will be.
+        return cls(given=given, target=os.path.realpath(given))
+
+    @property
+    def directory(self) -> str:
+        return os.path.dirname(self.target)
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.target)
+
+    @property
+    def lock(self) -> str:
+        return self.target + ".lock"
+
+    def new_temp(self) -> str:
+        return os.path.join(self.directory, f".{self.name}.{secrets.token_hex(6)}.tmp")
+
+    def backup(self, generation: int) -> str:
+        """``NAME.bak`` for generation 1, ``NAME.bak.N`` after it."""
+        return self.target + (".bak" if generation == 1 else f".bak.{generation}")
+
+    def new_corrupt(self) -> str:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        path = f"{self.target}.corrupt-{stamp}"
+        n = 1
+        while os.path.lexists(path):
+            n += 1
+            path = f"{self.target}.corrupt-{stamp}-{n}"
+        return path
+
+    @property
+    def schema_sibling(self) -> str:
+        """``state.json`` -> ``state.schema.json`` beside the path as given."""
+        stem, _ = os.path.splitext(self.given)
+        return stem + ".schema.json"
+
+    def leftovers(self) -> list[Leftover]:
+        """Temp files, backups and set-aside copies beside the state file, sorted by kind."""
+        name = re.escape(self.name)
+        temp = re.compile(rf"^\.{name}\.[A-Za-z0-9_-]+\.tmp$")
+        backup = re.compile(rf"^{name}\.bak(?:\.(\d+))?$")
+        corrupt = re.compile(rf"^{name}\.corrupt-.+$")
+        found: list[Leftover] = []
+        try:
+            entries = os.listdir(self.directory)
+        except OSError:
+            return found
+        for entry in sorted(entries):
+            full = os.path.join(self.directory, entry)
+            if temp.match(entry):
+                found.append(Leftover("temp", full))
+            elif m := backup.match(entry):
+                found.append(Leftover("backup", full, int(m.group(1) or 1)))
+            elif corrupt.match(entry):
+                found.append(Leftover("corrupt", full))
+        order = {"temp": 0, "backup": 1, "corrupt": 2}
+        found.sort(key=lambda x: (order[x.kind], x.generation, x.path))
+        return found

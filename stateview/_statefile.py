@@ -1,0 +1,589 @@
+"""StateFile: the in-memory document a program mutates, kept durably equal to its file.
+
+Concurrency (DESIGN.md, "Concurrency model"):
+
+* The file is the truth; memory is a cache of one version of it. Memory is only changed while
+  this StateFile holds the file lock, so no other process can commit underneath a change.
+* A mutation outside ``transaction()`` is a transaction of its own. Threads that mutate while a
+  write is in flight queue their (already applied) changes; whichever waiter finds the disk
+  idle writes all of them in one commit (group commit). Each caller returns only when the
+  write containing its change is durable, or raises when it failed.
+* ``transaction()`` waits until no write is in flight, holds off other threads' mutations for
+  its block, and commits once at the end, or rolls memory back to the last durable version.
+* The lock is released when nothing is pending, unless ``exclusive=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _fs, _jsontext
+from ._commit import replace_file
+from ._errors import Closed, CommitFailed, InvalidValue, SchemaViolation, StateFileMissing
+from ._lock import process_lock, read_info
+from ._paths import StatePaths
+from ._schema import Schema, load_schema
+from ._tree import merge, plain, serialize
+from ._views import DictView, ListView, new_root
+
+__all__ = ["ChangeEvent", "StateFile", "open"]
+
+log = logging.getLogger("stateview")
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """What a change callback receives.
+
+    Attributes:
+        source: ``"local"`` for a commit of this StateFile, ``"external"`` for another
+            writer's commit picked up by a reload.
+        pointers: JSON Pointers of the values that changed (containers for local commits).
+    """
+
+    source: str
+    pointers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Ticket:
+    done: bool = False
+    error: BaseException | None = None
+
+
+def _disk_id(st: os.stat_result) -> tuple[int, int, int, int]:
+    # Size and mtime alone are fooled by inode reuse; the commit token in the lock file covers
+    # stateview writers, and (dev, ino, size, mtime_ns) covers editors.
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class StateFile:
+    """A JSON document in memory, durably mirrored in a file. Make one with :func:`open`."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        default: Any = _UNSET,
+        schema: str | os.PathLike[str] | Mapping[str, Any] | Schema | None = None,
+        backups: int = 1,
+        exclusive: bool = False,
+        lock_timeout: float = 10.0,
+        fs: _fs.FileSystem | None = None,
+    ) -> None:
+        if backups < 0:
+            raise ValueError("backups must be 0 or more")
+        self.paths = StatePaths.of(path)
+        self.path = self.paths.given
+        self.schema = load_schema(schema)
+        self.backups = backups
+        self.exclusive = exclusive
+        self.lock_timeout = lock_timeout
+        self._fs = fs or _fs.get_default()
+        self._lock = process_lock(self.paths.lock)
+        self._cond = threading.Condition(threading.Lock())
+        self._lock_held = False
+        self._txn_owner: int | None = None
+        self._txn_depth = 0
+        self._writing = False
+        self._pending: list[_Ticket] = []
+        self._dirty = 0
+        self._committed = b""
+        self._disk: tuple[tuple[int, int, int, int] | None, str | None] = (None, None)
+        self._callbacks: list[Callable[[ChangeEvent], None]] = []
+        self._touched: list[Any] = []
+        self._watcher: threading.Thread | None = None
+        self._closed = False
+        self._root: Any = None
+
+        if default is not _UNSET:
+            # Checked before anything touches the disk: a bad default must not create a file.
+            new_root(default, None)
+        with self._cond:
+            self._take_lock()
+            try:
+                self._load(default)
+            finally:
+                self._release_if_idle()
+
+    # -- public API --------------------------------------------------------------------------
+
+    @property
+    def data(self) -> Any:
+        """The root view: a ``dict`` (or ``list``) that commits every change made through it."""
+        if self._closed:
+            raise Closed(f"{self.path}: this StateFile is closed")
+        return self._root
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.data[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.data[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self.data[key]
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self.data
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def snapshot(self) -> Any:
+        """A deep copy of the document as plain dicts and lists."""
+        return plain(self.data)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """One commit for the whole block, all or nothing; yields the root view.
+
+        Serializable across threads and processes: the lock is held for the block, the
+        document is reloaded first if another process committed, and if the block raises,
+        memory goes back to the last durable version (or, nested, to where the inner block
+        began). Other threads' mutations wait for the block to end; their reads do not.
+        """
+        me = threading.get_ident()
+        with self._cond:
+            self._check_open()
+            if self._txn_owner == me:
+                savepoint = self._serialize()
+                self._txn_depth += 1
+                nested = True
+            else:
+                nested = False
+                while self._txn_owner is not None or self._writing or self._pending:
+                    self._cond.wait()
+                self._take_lock()
+                self._txn_owner, self._txn_depth = me, 1
+                try:
+                    self._refresh_locked()
+                except BaseException:
+                    self._end_transaction()
+                    raise
+                start = self._dirty
+        try:
+            yield self._root
+        except BaseException:
+            with self._cond:
+                if nested:
+                    self._txn_depth -= 1
+                    self._reset_to(savepoint, "rolled back to the start of the inner block")
+                else:
+                    if self._dirty != start:
+                        self._reset_to(self._committed, "transaction rolled back")
+                    self._end_transaction()
+            raise
+        if nested:
+            with self._cond:
+                self._txn_depth -= 1
+            return
+        with self._cond:
+            if self._dirty == start:
+                self._end_transaction()
+                return
+            try:
+                if self.schema is not None:
+                    self.schema.validate(self._root)
+            except SchemaViolation:
+                self._reset_to(self._committed, "transaction refused by the schema")
+                self._end_transaction()
+                raise
+            ticket = _Ticket()
+            self._pending.append(ticket)
+            self._txn_owner = None
+            self._cond.notify_all()
+            self._await(ticket)
+
+    def refresh(self) -> bool:
+        """Load another process's commit now. Returns whether anything changed."""
+        with self._cond:
+            self._check_open()
+            while self._txn_owner not in (None, threading.get_ident()) or self._writing \
+                    or self._pending:
+                self._cond.wait()
+            return self._refresh_unlocked()
+
+    def on_change(
+        self, callback: Callable[[ChangeEvent], None], *, poll: float | None = 0.1
+    ) -> Callable[[], None]:
+        """Call ``callback`` after every commit of this StateFile and every reload.
+
+        With ``poll`` (seconds), a background thread also watches the file and reloads it when
+        another process commits, so the callback runs at once. Returns a function that
+        unsubscribes.
+        """
+        with self._cond:
+            self._callbacks.append(callback)
+            if poll and self._watcher is None:
+                self._watcher = threading.Thread(
+                    target=self._watch, args=(poll,), name=f"stateview-watch {self.path}",
+                    daemon=True)
+                self._watcher.start()
+
+        def unsubscribe() -> None:
+            with self._cond, contextlib.suppress(ValueError):
+                self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def close(self) -> None:
+        """Wait for pending commits, release the lock, and detach the views."""
+        with self._cond:
+            if self._closed:
+                return
+            while self._writing or self._pending or self._txn_owner is not None:
+                self._cond.wait()
+            self._closed = True
+            if self._lock_held:
+                self._lock.release(self)
+                self._lock_held = False
+            if type(self._root) in (DictView, ListView):
+                self._root._doc = None
+            self._callbacks.clear()
+            self._cond.notify_all()
+
+    def __enter__(self) -> StateFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<StateFile {self.path!r} {state}>"
+
+    # -- the write context (used by the views) ----------------------------------------------
+
+    @contextlib.contextmanager
+    def _write(self, node: Any) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            self._check_open()
+            if self._txn_owner == me:
+                yield
+                self._dirty += 1
+                return
+            while self._txn_owner is not None:
+                self._cond.wait()
+            self._check_open()
+            self._take_lock()
+            try:
+                self._refresh_locked()
+                self._check_attached(node)
+            except BaseException:
+                self._release_if_idle()
+                raise
+            saved = _shallow(node) if self.schema is not None else None
+            try:
+                yield
+            except BaseException:
+                self._release_if_idle()
+                raise
+            self._dirty += 1
+            if self.schema is not None:
+                try:
+                    self.schema.validate(self._root)
+                except SchemaViolation:
+                    _restore_shallow(node, saved)
+                    self._release_if_idle()
+                    raise
+            if self._callbacks:
+                self._touched.append(node)
+            ticket = _Ticket()
+            self._pending.append(ticket)
+            self._await(ticket)
+
+    # -- internals (called with self._cond held) ---------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise Closed(f"{self.path}: this StateFile is closed")
+
+    def _check_attached(self, node: Any) -> None:
+        top = node
+        while top._parent is not None:
+            top = top._parent
+        if top is not self._root:
+            raise Closed(f"{self.path}: this view was removed from the document "
+                         "(by this program or by another writer's commit)")
+
+    def _take_lock(self) -> None:
+        if not self._lock_held:
+            self._lock.acquire(self, self.lock_timeout, exclusive=self.exclusive)
+            self._lock_held = True
+
+    def _release_if_idle(self) -> None:
+        if (self._lock_held and not self.exclusive and self._txn_owner is None
+                and not self._writing and not self._pending):
+            self._lock.release(self)
+            self._lock_held = False
+
+    def _end_transaction(self) -> None:
+        self._txn_owner, self._txn_depth = None, 0
+        self._release_if_idle()
+        self._cond.notify_all()
+
+    def _await(self, ticket: _Ticket) -> None:
+        """Wait until the commit holding ``ticket`` is durable; lead the write if idle."""
+        while not ticket.done:
+            if not self._writing:
+                self._write_batch()
+            else:
+                self._cond.wait()
+        if ticket.error is not None:
+            raise ticket.error
+
+    def _serialize(self) -> bytes:
+        root = self._root
+        return (serialize(root) + "\n").encode("utf-8")
+
+    def _write_batch(self) -> None:
+        batch, self._pending = self._pending, []
+        self._writing = True
+        touched, self._touched = self._touched, []
+        try:
+            data = self._serialize()
+        except BaseException as e:  # pragma: no cover - serialization of checked values
+            self._fail(batch, e)
+            raise
+        token = secrets.token_hex(8)
+        error: BaseException | None = None
+        self._cond.release()
+        try:
+            try:
+                replace_file(self.paths, data, self._fs, self.backups)
+                disk = _disk_id(self._fs.stat(self.paths.target))
+            except OSError as e:
+                error = e if isinstance(e, CommitFailed) else CommitFailed(
+                    self.paths.target, "checking the new file", e)
+            else:
+                try:
+                    self._lock.record_commit(token)
+                except OSError as e:
+                    log.warning("%s: could not note the commit in the lock file: %s",
+                                self.paths.lock, e)
+        finally:
+            self._cond.acquire()
+        if error is not None:
+            self._fail(batch, error)
+        else:
+            self._committed = data
+            self._disk = (disk, token)
+            for ticket in batch:
+                ticket.done = True
+        self._writing = False
+        self._release_if_idle()
+        self._cond.notify_all()
+        if error is None and self._callbacks:
+            from ._tree import pointer_of
+
+            pointers = sorted({pointer_of(n) or "/" for n in touched if _attached(n)})
+            self._notify(ChangeEvent("local", pointers))
+
+    def _fail(self, batch: list[_Ticket], error: BaseException) -> None:
+        """A write failed: roll memory back to the durable version; fail every waiter."""
+        waiting = batch + self._pending
+        self._pending = []
+        self._reset_to(self._committed, f"commit failed: {error}")
+        for ticket in waiting:
+            ticket.done, ticket.error = True, error
+
+    def _reset_to(self, text: bytes, why: str) -> None:
+        value = _jsontext.loads(text, self.paths.target)
+        changed: list[str] = []
+        merge(self._root, value, changed, "")
+        log.debug("%s: %s (%d values restored)", self.path, why, len(changed))
+
+    def _refresh_locked(self) -> None:
+        """Under the lock: reload if another writer committed since our version."""
+        try:
+            st = self._fs.stat(self.paths.target)
+        except FileNotFoundError:
+            st = None
+        if st is None:
+            # Deleted behind our back: memory holds the last acknowledged version, and the
+            # next commit writes it out again.
+            log.warning("%s: the state file is gone; the next commit recreates it", self.path)
+            return
+        token = self._lock.last_commit_token()
+        if (_disk_id(st), token) == self._disk:
+            return
+        self._reload(token)
+
+    def _refresh_unlocked(self) -> bool:
+        try:
+            st = self._fs.stat(self.paths.target)
+        except FileNotFoundError:
+            st = None
+        if st is None:
+            return False
+        last = read_info(self.paths.lock).get("last_commit")
+        token = last.get("token") if isinstance(last, dict) else None
+        if (_disk_id(st), token) == self._disk:
+            return False
+        return self._reload(token)
+
+    def _reload(self, token: str | None) -> bool:
+        try:
+            fd = os.open(self.paths.target, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            return False
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            data = f.read()
+        if data == self._committed:
+            self._disk = (_disk_id(st), token)
+            return False
+        value = _jsontext.loads(data, self.paths.target)
+        if isinstance(value, dict) != (type(self._root) is DictView):
+            raise InvalidValue("", f"{self.path}: another writer changed the document's root "
+                               "between object and array")
+        self._disk = (_disk_id(st), token)
+        changed: list[str] = []
+        merge(self._root, value, changed, "")
+        self._committed = data
+        if changed and self._callbacks:
+            self._notify(ChangeEvent("external", changed))
+        return bool(changed)
+
+    def _load(self, default: Any) -> None:
+        from ._recover import heal_on_open
+
+        target = self.paths.target
+        try:
+            data = self._fs.read_bytes(target)
+        except FileNotFoundError:
+            if self.paths.leftovers():
+                data = heal_on_open(self.paths, self._fs, self.schema, self.backups,
+                                    "the state file is missing")
+            elif default is _UNSET:
+                raise StateFileMissing(self.path) from None
+            else:
+                value = plain(new_root(default, None))
+                if self.schema is not None:
+                    self.schema.validate(value)
+                data = _jsontext.dumps(value).encode("utf-8")
+                replace_file(self.paths, data, self._fs, self.backups)
+                self._lock.record_commit(secrets.token_hex(8))
+        value = self._parse_or_heal(data)
+        if not isinstance(value, (dict, list)):
+            raise InvalidValue("", f"{target}: the document's root is a {type(value).__name__};"
+                               " a state file holds an object or an array")
+        if self.schema is not None:
+            self.schema.validate(value)
+        self._root = new_root(value, self)
+        st = self._fs.stat(target)
+        self._disk = (_disk_id(st), self._lock.last_commit_token())
+        self._committed = data
+
+    def _parse_or_heal(self, data: bytes) -> Any:
+        from ._errors import CorruptFile
+        from ._recover import heal_on_open
+
+        try:
+            return _jsontext.loads(data, self.paths.target)
+        except CorruptFile as e:
+            healed = heal_on_open(self.paths, self._fs, self.schema, self.backups, str(e),
+                                  error=e)
+            return _jsontext.loads(healed, self.paths.target)
+
+    def _notify(self, event: ChangeEvent) -> None:
+        for callback in list(self._callbacks):
+            try:
+                callback(event)
+            except Exception:
+                log.exception("%s: change callback %r failed", self.path, callback)
+
+    def _watch(self, poll: float) -> None:
+        import time
+
+        while not self._closed and self._callbacks:
+            time.sleep(poll)
+            try:
+                if self._cond.acquire(timeout=poll):
+                    try:
+                        if (not self._closed and self._txn_owner is None and not self._writing
+                                and not self._pending):
+                            self._refresh_unlocked()
+                    finally:
+                        self._cond.release()
+            except Exception as e:  # a broken file must not kill the watcher
+                log.warning("%s: reload failed: %s", self.path, e)
+        self._watcher = None
+
+
+def _attached(node: Any) -> bool:
+    while node._parent is not None:
+        node = node._parent
+    return node._doc is not None
+
+
+def _shallow(node: Any) -> Any:
+    return dict(node) if type(node) is DictView else list(node)
+
+
+def _restore_shallow(node: Any, saved: Any) -> None:
+    """Undo one autocommit mutation of ``node`` (the schema refused it)."""
+    from ._tree import detach, touch
+
+    keep = {id(v) for v in (saved.values() if isinstance(saved, dict) else saved)}
+    for value in list(dict.values(node) if type(node) is DictView else node):
+        if id(value) not in keep:
+            detach(value)
+    if type(node) is DictView:
+        dict.clear(node)
+        dict.update(node, saved)
+        for k, v in saved.items():
+            if type(v) in (DictView, ListView):
+                v._parent, v._key = node, k
+    else:
+        list.__setitem__(node, slice(None), saved)
+        for v in saved:
+            if type(v) in (DictView, ListView):
+                v._parent, v._key = node, None
+    touch(node, whole=True)
+
+
+def open(  # noqa: A001 - the module's verb, as in stateview.open()
+    path: str | os.PathLike[str],
+    default: Any = _UNSET,
+    schema: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    backups: int = 1,
+    exclusive: bool = False,
+    *,
+    lock_timeout: float = 10.0,
+) -> StateFile:
+    """Open (or create from ``default``) a state file.
+
+    Args:
+        path: the JSON file. A symlink stays a symlink; its target gets the data.
+        default: the document to create when the file does not exist. Without it a missing
+            file is an error. Existing data is never replaced by the default.
+        schema: a JSON Schema (path or dict) every commit must satisfy.
+        backups: previous versions to keep as ``NAME.bak`` ... ``NAME.bak.N``.
+        exclusive: hold the lock for the life of the StateFile, keeping other writers out.
+        lock_timeout: seconds to wait for another writer before :class:`LockTimeout`.
+
+    Raises:
+        StateFileMissing: no file and no default.
+        CorruptFile: the file is not strict JSON and no good copy exists to restore.
+        SchemaError, SchemaViolation, InvalidValue, LockTimeout, CommitFailed.
+    """
+    return StateFile(path, default=default, schema=schema, backups=backups,
+                     exclusive=exclusive, lock_timeout=lock_timeout)

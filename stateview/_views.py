@@ -1,0 +1,267 @@
+"""DictView and ListView: the document's containers, as the program sees them.
+
+Reads are inherited from ``dict`` and ``list`` untouched. Each mutating method checks the new
+value first (nothing is locked or changed if it is refused), then applies the change inside
+the document's write context, which makes it part of the current transaction or commits it on
+its own (autocommit) before the method returns.
+
+Values assigned are copied in, like JSON: ``state["a"] = x`` stores a copy of ``x``. Values
+taken out by ``pop`` and friends are plain dicts and lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, SupportsIndex
+
+from ._errors import Closed
+from ._tree import adopt, bind_types, detach, plain, pointer_of, root_of, touch
+
+__all__ = ["DictView", "ListView"]
+
+_MISSING: Any = object()
+
+
+class _Document(Protocol):
+    def _write(self, node: Any) -> AbstractContextManager[None]: ...
+
+
+def _doc(node: Any) -> _Document:
+    doc: _Document | None = root_of(node)._doc
+    if doc is None:
+        raise Closed("this view is no longer part of an open document "
+                     "(it was removed, replaced, or its StateFile was closed)")
+    return doc
+
+
+def _key(key: Any) -> str:
+    if type(key) is str:
+        return key
+    if isinstance(key, str):
+        return str(key)
+    from ._errors import InvalidValue
+
+    raise InvalidValue("", f"key {key!r} is a {type(key).__name__}; JSON keys are strings")
+
+
+def _at(node: Any, key: str | int) -> str:
+    return f"{pointer_of(node)}/{str(key).replace('~', '~0').replace('/', '~1')}"
+
+
+class DictView(dict[str, Any]):
+    """A JSON object in the document; a real ``dict`` for every read."""
+
+    __slots__ = ("_doc", "_key", "_parent", "_parts", "_text")
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        key = _key(key)
+        new = adopt(value, self, key, _at(self, key))
+        with _doc(self)._write(self):
+            old = dict.get(self, key, _MISSING)
+            dict.__setitem__(self, key, new)
+            detach(old)
+            touch(self, key)
+
+    def __delitem__(self, key: str) -> None:
+        with _doc(self)._write(self):
+            old = dict.pop(self, key)
+            detach(old)
+            touch(self, key)
+
+    def pop(self, key: str, default: Any = _MISSING) -> Any:  # type: ignore[override]
+        with _doc(self)._write(self):
+            if key not in self:
+                if default is _MISSING:
+                    raise KeyError(key)
+                return default
+            old = dict.pop(self, key)
+            detach(old)
+            touch(self, key)
+            return plain(old)
+
+    def popitem(self) -> tuple[str, Any]:
+        with _doc(self)._write(self):
+            key, old = dict.popitem(self)
+            detach(old)
+            touch(self, key)
+            return key, plain(old)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        key = _key(key)
+        if key in self:
+            return dict.__getitem__(self, key)
+        self[key] = default
+        return dict.__getitem__(self, key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        items = dict(*args, **kwargs)
+        base = pointer_of(self)
+        new = adopt(items, self, None, base)
+        with _doc(self)._write(self):
+            for key, value in dict.items(new):
+                old = dict.get(self, key, _MISSING)
+                value_owner_fix(value, self, key)
+                dict.__setitem__(self, key, value)
+                detach(old)
+                touch(self, key)
+
+    def __ior__(self, other: Any) -> DictView:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def clear(self) -> None:
+        with _doc(self)._write(self):
+            for old in dict.values(self):
+                detach(old)
+            dict.clear(self)
+            touch(self, whole=True)
+
+    def copy(self) -> dict[str, Any]:  # type: ignore[override]
+        """A plain deep copy (a view cannot exist outside its document)."""
+        return plain(self)  # type: ignore[no-any-return]
+
+    def __copy__(self) -> dict[str, Any]:
+        return plain(self)  # type: ignore[no-any-return]
+
+    def __deepcopy__(self, memo: Any) -> dict[str, Any]:
+        return plain(self)  # type: ignore[no-any-return]
+
+    def __reduce__(self) -> Any:
+        return (dict, (plain(self),))
+
+    def __repr__(self) -> str:
+        return dict.__repr__(self)
+
+
+class ListView(list[Any]):
+    """A JSON array in the document; a real ``list`` for every read."""
+
+    __slots__ = ("_doc", "_key", "_parent", "_parts", "_text")
+
+    def _replace_all(self, new_items: list[Any]) -> None:
+        """Make the list ``new_items`` (already adopted), detaching what left."""
+        keep = {id(x) for x in new_items}
+        for old in self:
+            if id(old) not in keep:
+                detach(old)
+        list.__setitem__(self, slice(None), new_items)
+        touch(self, whole=True)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if isinstance(index, slice):
+            new = adopt(list(value), self, None, pointer_of(self))
+            for item in new:
+                value_owner_fix(item, self, None)
+            with _doc(self)._write(self):
+                items = list(self)
+                items[index] = list(new)
+                self._replace_all(items)
+            return
+        new = adopt(value, self, None, _at(self, int(index)))
+        with _doc(self)._write(self):
+            old = list.__getitem__(self, index)
+            list.__setitem__(self, index, new)
+            detach(old)
+            touch(self, whole=True)
+
+    def __delitem__(self, index: Any) -> None:
+        with _doc(self)._write(self):
+            items = list(self)
+            del items[index]
+            self._replace_all(items)
+
+    def append(self, value: Any) -> None:
+        new = adopt(value, self, None, _at(self, len(self)))
+        with _doc(self)._write(self):
+            list.append(self, new)
+            touch(self, whole=True)
+
+    def extend(self, values: Iterable[Any]) -> None:
+        new = adopt(list(values), self, None, pointer_of(self))
+        with _doc(self)._write(self):
+            for value in new:
+                value_owner_fix(value, self, None)
+            list.extend(self, new)
+            touch(self, whole=True)
+
+    def __iadd__(self, values: Iterable[Any]) -> ListView:  # type: ignore[override,misc]
+        self.extend(values)
+        return self
+
+    def __imul__(self, n: SupportsIndex) -> ListView:  # type: ignore[override,misc]
+        copies = plain(self) * (int(n) - 1) if int(n) > 1 else []
+        if int(n) <= 0:
+            self.clear()
+        elif copies:
+            self.extend(copies)
+        return self
+
+    def insert(self, index: SupportsIndex, value: Any) -> None:
+        new = adopt(value, self, None, _at(self, int(index)))
+        with _doc(self)._write(self):
+            list.insert(self, index, new)
+            touch(self, whole=True)
+
+    def remove(self, value: Any) -> None:
+        with _doc(self)._write(self):
+            index = list.index(self, value)
+            old = list.pop(self, index)
+            detach(old)
+            touch(self, whole=True)
+
+    def pop(self, index: SupportsIndex = -1) -> Any:
+        with _doc(self)._write(self):
+            old = list.pop(self, index)
+            detach(old)
+            touch(self, whole=True)
+            return plain(old)
+
+    def clear(self) -> None:
+        with _doc(self)._write(self):
+            self._replace_all([])
+
+    def sort(self, *, key: Callable[[Any], Any] | None = None, reverse: bool = False) -> None:
+        items = sorted(self, key=key, reverse=reverse)  # type: ignore[type-var,arg-type]
+        with _doc(self)._write(self):
+            list.__setitem__(self, slice(None), items)
+            touch(self, whole=True)
+
+    def reverse(self) -> None:
+        with _doc(self)._write(self):
+            list.reverse(self)
+            touch(self, whole=True)
+
+    def copy(self) -> list[Any]:
+        """A plain deep copy (a view cannot exist outside its document)."""
+        return plain(self)  # type: ignore[no-any-return]
+
+    def __copy__(self) -> list[Any]:
+        return plain(self)  # type: ignore[no-any-return]
+
+    def __deepcopy__(self, memo: Any) -> list[Any]:
+        return plain(self)  # type: ignore[no-any-return]
+
+    def __reduce__(self) -> Any:
+        return (list, (plain(self),))
+
+    def __repr__(self) -> str:
+        return list.__repr__(self)
+
+
+def value_owner_fix(value: Any, parent: Any, key: str | None) -> None:
+    """Re-home a container adopted under a temporary holder onto its real parent."""
+    if type(value) is DictView or type(value) is ListView:
+        value._parent = parent
+        value._key = key
+
+
+def new_root(value: Mapping[str, Any] | list[Any] | Any, doc: Any) -> Any:
+    """Build the root container of a document from a plain value."""
+    root = adopt(value, None, None, "")
+    if type(root) is DictView or type(root) is ListView:
+        root._doc = doc
+    return root
+
+
+bind_types(DictView, ListView)
