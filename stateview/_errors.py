@@ -60,7 +60,8 @@ class InvalidValue(StateError, ValueError):
     """A value that cannot be stored as JSON (wrong type, NaN, non-string key, a cycle)."""
 
     def __init__(self, pointer: str, reason: str) -> None:
-        super().__init__(f"{reason} at {pointer or '/'} (JSON Pointer {pointer!r})")
+        where = f"JSON Pointer {pointer}" if pointer else "the document root"
+        super().__init__(f"{reason} (at {where}); nothing was written")
         self.pointer = pointer
         self.reason = reason
 
@@ -143,8 +144,8 @@ class StateFileMissing(StateError, FileNotFoundError):
 
     def __init__(self, path: str) -> None:
         super().__init__(
-            f"{path}: no such state file; pass default=... to create it, "
-            f"or run `stateview recover {path}` if it was lost"
+            f"{path}: no such state file (stateview.open creates one only when given "
+            f"default=...; if it was lost, run `stateview recover {path}`)"
         )
         self.path = path
 

@@ -36,7 +36,8 @@ __all__ = [
 #: Deepest nesting stateview stores. Deeper documents are refused with a clear error rather
 #: than risking Python's recursion limit in the parser, the views or the serializer.
 MAX_DEPTH = 400
-_INT_DIGITS = 4300  # CPython refuses to convert longer integers (sys.int_info.default_max_str_digits)
+# CPython refuses to convert longer integers (sys.int_info.default_max_str_digits).
+_INT_DIGITS = 4300
 
 
 def escape_token(key: str) -> str:
@@ -290,14 +291,14 @@ def scan(
                 continue
             if tok in "}]":
                 closing_object = tok == "}"
-                if state == _KEY_OR_END and closing_object or state == _VALUE_OR_END \
-                        and not closing_object:
+                if (state == _KEY_OR_END and closing_object) or (state == _VALUE_OR_END \
+                        and not closing_object):
                     pass
-                elif state == _OBJ_NEXT and closing_object or state == _ARR_NEXT \
-                        and not closing_object:
+                elif (state == _OBJ_NEXT and closing_object) or (state == _ARR_NEXT \
+                        and not closing_object):
                     path.pop()
-                elif state == _KEY and closing_object or state == _VALUE_AFTER_COMMA \
-                        and not closing_object:
+                elif (state == _KEY and closing_object) or (state == _VALUE_AFTER_COMMA \
+                        and not closing_object):
                     problem("syntax", f"trailing comma before {tok!r}; remove the comma",
                             start)
                     break

@@ -19,7 +19,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-__all__ = ["StatePaths", "Leftover"]
+__all__ = ["Leftover", "StatePaths"]
 
 
 @dataclass(frozen=True)

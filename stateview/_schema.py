@@ -73,7 +73,9 @@ class Schema:
         raise SchemaViolation([(i.pointer, i.rule, i.schema_path, i.message) for i in issues])
 
 
-def load_schema(source: str | os.PathLike[str] | Mapping[str, Any] | Schema | None) -> Schema | None:
+def load_schema(
+    source: str | os.PathLike[str] | Mapping[str, Any] | Schema | None,
+) -> Schema | None:
     """A :class:`Schema` from a path, a dict, or ``None``.
 
     Raises:

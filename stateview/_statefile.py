@@ -560,7 +560,7 @@ def _restore_shallow(node: Any, saved: Any) -> None:
     touch(node, whole=True)
 
 
-def open(  # noqa: A001 - the module's verb, as in stateview.open()
+def open(
     path: str | os.PathLike[str],
     default: Any = _UNSET,
     schema: str | os.PathLike[str] | Mapping[str, Any] | None = None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 from ._errors import InvalidValue
@@ -39,8 +39,9 @@ class Node:
     """
 
 
-_DICT_TYPE: type[dict[str, Any]] = dict
-_LIST_TYPE: type[list[Any]] = list
+# Typed as Any so that `type(x) is _DICT_TYPE` does not narrow x to a plain dict for mypy.
+_DICT_TYPE: Any = dict
+_LIST_TYPE: Any = list
 
 
 def bind_types(dict_view: type[dict[str, Any]], list_view: type[list[Any]]) -> None:
@@ -84,7 +85,7 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
         if math.isfinite(value):
             return value
         raise _Bad(f"{value!r} is not a JSON number (NaN and infinity are refused)")
-    if isinstance(value, Mapping) or isinstance(value, (list, tuple)):
+    if isinstance(value, (Mapping, list, tuple)):
         if depth > MAX_DEPTH:
             raise _Bad(f"nested deeper than {MAX_DEPTH} levels")
         ident = id(value)
@@ -198,7 +199,7 @@ def _scalar(value: Any) -> str:
         return "false"
     t = type(value)
     if t is str:
-        return encode_basestring(value)  # type: ignore[no-any-return]
+        return encode_basestring(value)  # type: ignore[no-any-return,unused-ignore]
     if t is int:
         return int.__repr__(value)
     return float.__repr__(value)
@@ -212,7 +213,7 @@ def serialize(node: Any, level: int = 0) -> str:
     text: str | None = node._text
     if text is not None:
         return text
-    DictView, ListView = _DICT_TYPE, _LIST_TYPE  # noqa: N806 - local aliases for speed
+    DictView, ListView = _DICT_TYPE, _LIST_TYPE
     inner = "\n" + "  " * (level + 1)
     if type(node) is DictView:
         if not node:
@@ -268,7 +269,7 @@ def _merge_value(parent: Any, key: Any, old: Any, new: Any, changed: list[str],
                  pointer: str) -> tuple[bool, Any]:
     """Merge one entry; returns (changed, value to store)."""
     told, tnew = type(old), type(new)
-    if told is _DICT_TYPE and tnew is dict or told is _LIST_TYPE and tnew is list:
+    if (told is _DICT_TYPE and tnew is dict) or (told is _LIST_TYPE and tnew is list):
         return merge(old, new, changed, pointer), old
     if told is tnew and told is not _DICT_TYPE and told is not _LIST_TYPE and old == new:
         return False, old
@@ -279,7 +280,7 @@ def _merge_value(parent: Any, key: Any, old: Any, new: Any, changed: list[str],
 
 def _merge_dict(node: Any, new: dict[str, Any], changed: list[str], base: str) -> bool:
     any_change = False
-    same_order = len(node) == len(new) and all(a == b for a, b in zip(node, new))
+    same_order = len(node) == len(new) and all(a == b for a, b in zip(node, new, strict=True))
     if same_order:
         for k, v in new.items():
             old = dict.__getitem__(node, k)

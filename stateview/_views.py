@@ -53,6 +53,11 @@ class DictView(dict[str, Any]):
     """A JSON object in the document; a real ``dict`` for every read."""
 
     __slots__ = ("_doc", "_key", "_parent", "_parts", "_text")
+    _doc: Any
+    _key: str | None
+    _parent: Any
+    _parts: Any
+    _text: str | None
 
     def __setitem__(self, key: str, value: Any) -> None:
         key = _key(key)
@@ -69,7 +74,7 @@ class DictView(dict[str, Any]):
             detach(old)
             touch(self, key)
 
-    def pop(self, key: str, default: Any = _MISSING) -> Any:  # type: ignore[override]
+    def pop(self, key: str, default: Any = _MISSING) -> Any:
         with _doc(self)._write(self):
             if key not in self:
                 if default is _MISSING:
@@ -94,7 +99,7 @@ class DictView(dict[str, Any]):
         self[key] = default
         return dict.__getitem__(self, key)
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         items = dict(*args, **kwargs)
         base = pointer_of(self)
         new = adopt(items, self, None, base)
@@ -117,7 +122,7 @@ class DictView(dict[str, Any]):
             dict.clear(self)
             touch(self, whole=True)
 
-    def copy(self) -> dict[str, Any]:  # type: ignore[override]
+    def copy(self) -> dict[str, Any]:
         """A plain deep copy (a view cannot exist outside its document)."""
         return plain(self)  # type: ignore[no-any-return]
 
@@ -138,6 +143,11 @@ class ListView(list[Any]):
     """A JSON array in the document; a real ``list`` for every read."""
 
     __slots__ = ("_doc", "_key", "_parent", "_parts", "_text")
+    _doc: Any
+    _key: str | None
+    _parent: Any
+    _parts: Any
+    _text: str | None
 
     def _replace_all(self, new_items: list[Any]) -> None:
         """Make the list ``new_items`` (already adopted), detaching what left."""
@@ -185,11 +195,11 @@ class ListView(list[Any]):
             list.extend(self, new)
             touch(self, whole=True)
 
-    def __iadd__(self, values: Iterable[Any]) -> ListView:  # type: ignore[override,misc]
+    def __iadd__(self, values: Iterable[Any]) -> ListView:  # type: ignore[misc]
         self.extend(values)
         return self
 
-    def __imul__(self, n: SupportsIndex) -> ListView:  # type: ignore[override,misc]
+    def __imul__(self, n: SupportsIndex) -> ListView:
         copies = plain(self) * (int(n) - 1) if int(n) > 1 else []
         if int(n) <= 0:
             self.clear()
@@ -222,7 +232,7 @@ class ListView(list[Any]):
             self._replace_all([])
 
     def sort(self, *, key: Callable[[Any], Any] | None = None, reverse: bool = False) -> None:
-        items = sorted(self, key=key, reverse=reverse)  # type: ignore[type-var,arg-type]
+        items = sorted(self, key=key, reverse=reverse)
         with _doc(self)._write(self):
             list.__setitem__(self, slice(None), items)
             touch(self, whole=True)

@@ -8,6 +8,7 @@ and ``get`` must not pay Textual's import time (about 150 ms).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -45,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list.insert(0, "view")
     parser = build_parser()
     args = parser.parse_args(args_list)
+    # The engine logs what it repaired (a restored backup, say); a person should see it.
+    logging.basicConfig(format="stateview: warning: %(message)s", level=logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
