@@ -169,10 +169,11 @@ class StateFile:
                 nested = False
                 while self._txn_owner is not None or self._writing or self._pending:
                     self._cond.wait()
-                self._take_lock()
+                fresh = self._take_lock()
                 self._txn_owner, self._txn_depth = me, 1
                 try:
-                    self._refresh_locked()
+                    if fresh:
+                        self._refresh_locked()
                 except BaseException:
                     self._end_transaction()
                     raise
@@ -282,9 +283,9 @@ class StateFile:
             while self._txn_owner is not None:
                 self._cond.wait()
             self._check_open()
-            self._take_lock()
             try:
-                self._refresh_locked()
+                if self._take_lock():
+                    self._refresh_locked()
                 self._check_attached(node)
             except BaseException:
                 self._release_if_idle()
@@ -323,10 +324,18 @@ class StateFile:
             raise Closed(f"{self.path}: this view was removed from the document "
                          "(by this program or by another writer's commit)")
 
-    def _take_lock(self) -> None:
-        if not self._lock_held:
-            self._lock.acquire(self, self.lock_timeout, exclusive=self.exclusive)
-            self._lock_held = True
+    def _take_lock(self) -> bool:
+        """Hold the file lock; True when it was newly taken (others may have committed).
+
+        While this StateFile holds the lock continuously no one else can commit, so only a
+        fresh acquisition needs a freshness check. (Checking during our own group commit
+        would mistake our own in-flight rename for another writer's commit.)
+        """
+        if self._lock_held:
+            return False
+        self._lock.acquire(self, self.lock_timeout, exclusive=self.exclusive)
+        self._lock_held = True
+        return True
 
     def _release_if_idle(self) -> None:
         if (self._lock_held and not self.exclusive and self._txn_owner is None

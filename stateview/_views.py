@@ -61,6 +61,8 @@ class DictView(dict[str, Any]):
 
     def __setitem__(self, key: str, value: Any) -> None:
         key = _key(key)
+        if value is dict.get(self, key, _MISSING) and type(value) in (DictView, ListView):
+            return  # `d[k] += ...` ends by storing the same view again: nothing to do
         new = adopt(value, self, key, _at(self, key))
         with _doc(self)._write(self):
             old = dict.get(self, key, _MISSING)
@@ -168,6 +170,8 @@ class ListView(list[Any]):
                 items[index] = list(new)
                 self._replace_all(items)
             return
+        if type(value) in (DictView, ListView) and value is list.__getitem__(self, index):
+            return  # `l[i] += ...` ends by storing the same view again: nothing to do
         new = adopt(value, self, None, _at(self, int(index)))
         with _doc(self)._write(self):
             old = list.__getitem__(self, index)
@@ -200,7 +204,7 @@ class ListView(list[Any]):
         return self
 
     def __imul__(self, n: SupportsIndex) -> ListView:
-        copies = plain(self) * (int(n) - 1) if int(n) > 1 else []
+        copies = [plain(x) for _ in range(int(n) - 1) for x in self]
         if int(n) <= 0:
             self.clear()
         elif copies:
