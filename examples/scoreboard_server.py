@@ -52,7 +52,7 @@ class Handler(BaseHTTPRequestHandler):
     def _parts(self) -> list[str]:
         return [p for p in self.path.split("?")[0].split("/") if p]
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         parts = self._parts()
         if parts == ["clients"]:
             self._reply(200, self.state.snapshot()["clients"])
@@ -61,7 +61,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._reply(404, {"error": "not found"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         parts = self._parts()
         if len(parts) != 3 or parts[0] != "clients" or parts[2] != "score":
             return self._reply(404, {"error": "POST /clients/NAME/score"})
@@ -74,7 +74,7 @@ class Handler(BaseHTTPRequestHandler):
             score = client["score"]
         self._reply(200, {name: score})
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         parts = self._parts()
         if len(parts) != 3 or parts[0] != "clients" or parts[2] != "profile":
             return self._reply(404, {"error": "PUT /clients/NAME/profile"})
@@ -86,14 +86,14 @@ class Handler(BaseHTTPRequestHandler):
             return self._reply(400, {"error": str(e)})
         self._reply(200, {"ok": True})
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         parts = self._parts()
         if len(parts) == 2 and parts[0] == "clients":
             removed = self.state["clients"].pop(parts[1], None)
             return self._reply(200 if removed is not None else 404, {"removed": parts[1]})
         self._reply(404, {"error": "DELETE /clients/NAME"})
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
