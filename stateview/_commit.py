@@ -22,7 +22,9 @@ from ._paths import StatePaths
 __all__ = ["replace_file"]
 
 
-def replace_file(paths: StatePaths, data: bytes, fs: FileSystem, backups: int = 1) -> None:
+def replace_file(
+    paths: StatePaths, data: bytes, fs: FileSystem, backups: int = 1
+) -> os.stat_result:
     """Make ``data`` the durable content of ``paths.target``.
 
     Args:
@@ -30,6 +32,9 @@ def replace_file(paths: StatePaths, data: bytes, fs: FileSystem, backups: int = 
         data: the whole new file.
         fs: the file-system seam.
         backups: how many previous versions to keep as ``NAME.bak`` ... ``NAME.bak.N``.
+
+    Returns:
+        The new file's status (as ``fstat`` saw it before the rename, which keeps the inode).
 
     Raises:
         CommitFailed: a step failed; the file is as it was, the temp file is gone, and the
@@ -48,7 +53,7 @@ def replace_file(paths: StatePaths, data: bytes, fs: FileSystem, backups: int = 
         raise CommitFailed(target, "checking the current file",
                            error(21, "not a regular file", target))
 
-    temp = _write_temp(paths, data, fs, current)
+    temp, written = _write_temp(paths, data, fs, current)
     # The undo link keeps the previous version reachable, so that a failure after the rename
     # (a directory fsync that fails) can put it back rather than leave an unacknowledged
     # version in place. With backups, NAME.bak is that link.
@@ -78,11 +83,12 @@ def replace_file(paths: StatePaths, data: bytes, fs: FileSystem, backups: int = 
     if undo is not None and backups == 0:
         # A failed unlink leaves an orphan that recovery removes; the commit itself is durable.
         _remove(fs, undo)
+    return written
 
 
 def _write_temp(
     paths: StatePaths, data: bytes, fs: FileSystem, current: os.stat_result | None
-) -> str:
+) -> tuple[str, os.stat_result]:
     temp = paths.new_temp()
     step = "creating the temp file"
     mode = stat.S_IMODE(current.st_mode) if current is not None else 0o666
@@ -102,6 +108,7 @@ def _write_temp(
             fs.write_all(fd, data)
             step = "syncing the temp file"
             fs.fsync(fd)
+            written = os.fstat(fd)
         finally:
             closing_step, step = step, "closing the temp file"
             fs.close(fd)
@@ -109,7 +116,7 @@ def _write_temp(
     except OSError as e:
         _remove(fs, temp)
         raise CommitFailed(paths.target, step, e) from e
-    return temp
+    return temp, written
 
 
 def _rotate_backups(paths: StatePaths, fs: FileSystem, backups: int) -> None:

@@ -122,6 +122,9 @@ class ProcessLock:
         self.info: dict[str, Any] = {}
         self._fd: int | None = None
         self._depth = 0
+        self._token: str | None = None
+        self._size = -1
+        self._written_at = 0.0
         self._cond = threading.Condition(threading.Lock())
 
     def held_by(self, owner: object) -> bool:
@@ -164,8 +167,12 @@ class ProcessLock:
             "exclusive": exclusive,
             "held": True,
         }
-        if isinstance(previous.get("last_commit"), dict):
-            self.info["last_commit"] = previous["last_commit"]
+        last = previous.get("last_commit")
+        self._token = None
+        if isinstance(last, dict):
+            self.info["last_commit"] = last
+            token = last.get("token")
+            self._token = token if isinstance(token, str) else None
         self._write()
 
     def release(self, owner: object) -> None:
@@ -184,20 +191,26 @@ class ProcessLock:
             self._cond.notify_all()
 
     def last_commit_token(self) -> str | None:
-        """The token of the last commit recorded in the file (call while holding the lock)."""
-        last = self._read().get("last_commit")
-        token = last.get("token") if isinstance(last, dict) else None
-        return token if isinstance(token, str) else None
+        """The token of the last commit, as read when the lock was taken (or since set)."""
+        return self._token
 
     def record_commit(self, token: str) -> None:
-        """Note a commit in the lock file (call while holding the lock)."""
+        """Note a commit (call while holding the lock).
+
+        Other writers read the token only after taking the lock, so it must be in the file
+        by the time the lock is released, which :meth:`release` does. Meanwhile the file is
+        refreshed at most every half second for the people watching it.
+        """
+        self._token = token
         self.info["last_commit"] = {
             "token": token,
             "time": _now(),
             "pid": os.getpid(),
             "program": self.info.get("program", _program()),
         }
-        self._write()
+        now = time.monotonic()
+        if now - self._written_at > 0.5:
+            self._write()
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -210,6 +223,7 @@ class ProcessLock:
         while True:
             if self._fd is None:
                 self._fd = self._open()
+                self._size = -1
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:
@@ -227,7 +241,7 @@ class ProcessLock:
             if time.monotonic() >= deadline:
                 raise LockTimeout(self.path, read_info(self.path), timeout)
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.005)  # short: flock is not fair, a long nap loses the race
 
     def _same_file(self) -> bool:
         assert self._fd is not None
@@ -250,8 +264,14 @@ class ProcessLock:
     def _write(self) -> None:
         assert self._fd is not None
         data = (json.dumps(self.info, ensure_ascii=False) + "\n").encode("utf-8")
+        # Padding to a stable size (JSON allows trailing white space) spares an ftruncate
+        # on almost every write; this runs twice per commit.
+        data += b" " * (-len(data) % 512)
         os.pwrite(self._fd, data, 0)
-        os.ftruncate(self._fd, len(data))
+        if len(data) != self._size:
+            os.ftruncate(self._fd, len(data))
+            self._size = len(data)
+        self._written_at = time.monotonic()
 
 
 _registry: dict[str, ProcessLock] = {}

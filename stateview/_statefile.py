@@ -20,6 +20,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ __all__ = ["ChangeEvent", "StateFile", "open"]
 log = logging.getLogger("stateview")
 
 _UNSET: Any = object()
+_HOG_SECONDS = 0.25  # longest continuous hold of the lock by group commits
+_HOG_PAUSE = 0.01  # then the lock is left free this long
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class StateFile:
         self._lock = process_lock(self.paths.lock)
         self._cond = threading.Condition(threading.Lock())
         self._lock_held = False
+        self._lock_since = 0.0
         self._txn_owner: int | None = None
         self._txn_depth = 0
         self._writing = False
@@ -282,6 +286,7 @@ class StateFile:
                 return
             while self._txn_owner is not None:
                 self._cond.wait()
+            self._yield_lock_if_hogged()
             self._check_open()
             try:
                 if self._take_lock():
@@ -335,7 +340,25 @@ class StateFile:
             return False
         self._lock.acquire(self, self.lock_timeout, exclusive=self.exclusive)
         self._lock_held = True
+        self._lock_since = time.monotonic()
         return True
+
+    def _yield_lock_if_hogged(self) -> None:
+        """Let other processes in when a stream of group commits has held the lock too long.
+
+        Under continuous load from many threads the queue never empties, so the lock would
+        never be released and `stateview set` or another server would time out. After
+        ``_HOG_SECONDS`` new mutations wait for the queue to drain, the lock is released,
+        and taken again after a pause long enough for a polling waiter to win it.
+        """
+        if (not self._lock_held or self.exclusive or self._txn_owner is not None
+                or time.monotonic() - self._lock_since < _HOG_SECONDS):
+            return
+        while self._writing or self._pending:
+            self._cond.wait()
+        self._release_if_idle()
+        if not self._lock_held:
+            self._cond.wait(_HOG_PAUSE)
 
     def _release_if_idle(self) -> None:
         if (self._lock_held and not self.exclusive and self._txn_owner is None
@@ -376,8 +399,7 @@ class StateFile:
         self._cond.release()
         try:
             try:
-                replace_file(self.paths, data, self._fs, self.backups)
-                disk = _disk_id(self._fs.stat(self.paths.target))
+                disk = _disk_id(replace_file(self.paths, data, self._fs, self.backups))
             except OSError as e:
                 error = e if isinstance(e, CommitFailed) else CommitFailed(
                     self.paths.target, "checking the new file", e)
@@ -520,8 +542,6 @@ class StateFile:
                 log.exception("%s: change callback %r failed", self.path, callback)
 
     def _watch(self, poll: float) -> None:
-        import time
-
         while not self._closed and self._callbacks:
             time.sleep(poll)
             try:

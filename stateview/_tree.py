@@ -102,7 +102,7 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
                     if not isinstance(k, str):
                         bad = _Bad(f"key {k!r} is a {type(k).__name__}; JSON keys are strings")
                         raise bad
-                    k = str(k)
+                    k = str.__str__(k)
                 try:
                     dict.__setitem__(node, k, _adopt(v, node, k, depth + 1, seen))
                 except _Bad as bad:
@@ -126,7 +126,7 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
     if isinstance(value, int):
         return int(value)
     if isinstance(value, str):
-        return str(value)
+        return str.__str__(value)
     if isinstance(value, float):
         return _adopt(float(value), parent, key, depth, seen)
     raise _Bad(f"a {t.__name__} is not a JSON value (use dict, list, str, int, float, "

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, SupportsIndex
 
-from ._errors import Closed
+from ._errors import Closed, InvalidValue
 from ._tree import adopt, bind_types, detach, plain, pointer_of, root_of, touch
 
 __all__ = ["DictView", "ListView"]
@@ -35,14 +35,13 @@ def _doc(node: Any) -> _Document:
     return doc
 
 
-def _key(key: Any) -> str:
+def _key(node: Any, key: Any) -> str:
     if type(key) is str:
         return key
     if isinstance(key, str):
-        return str(key)
-    from ._errors import InvalidValue
-
-    raise InvalidValue("", f"key {key!r} is a {type(key).__name__}; JSON keys are strings")
+        return str.__str__(key)
+    raise InvalidValue(pointer_of(node),
+                       f"key {key!r} is a {type(key).__name__}; JSON keys are strings")
 
 
 def _at(node: Any, key: str | int) -> str:
@@ -60,7 +59,7 @@ class DictView(dict[str, Any]):
     _text: str | None
 
     def __setitem__(self, key: str, value: Any) -> None:
-        key = _key(key)
+        key = _key(self, key)
         if value is dict.get(self, key, _MISSING) and type(value) in (DictView, ListView):
             return  # `d[k] += ...` ends by storing the same view again: nothing to do
         new = adopt(value, self, key, _at(self, key))
@@ -95,7 +94,7 @@ class DictView(dict[str, Any]):
             return key, plain(old)
 
     def setdefault(self, key: str, default: Any = None) -> Any:
-        key = _key(key)
+        key = _key(self, key)
         if key in self:
             return dict.__getitem__(self, key)
         self[key] = default
