@@ -105,13 +105,17 @@ class StateFile:
         self._disk: tuple[tuple[int, int, int, int] | None, str | None] = (None, None)
         self._callbacks: list[Callable[[ChangeEvent], None]] = []
         self._touched: list[Any] = []
+        # Containers removed since the last durable version, for a rollback to revive.
+        self._graveyard: list[tuple[Any, Any]] = []
         self._watcher: threading.Thread | None = None
         self._closed = False
         self._root: Any = None
 
         if default is not _UNSET:
             # Checked before anything touches the disk: a bad default must not create a file.
-            new_root(default, None)
+            if not isinstance(new_root(default, None), (dict, list)):
+                raise InvalidValue("", f"the default is a {type(default).__name__}; a state "
+                                   "file holds an object or an array")
         with self._cond:
             self._take_lock()
             try:
@@ -418,6 +422,8 @@ class StateFile:
             self._disk = (disk, token)
             for ticket in batch:
                 ticket.done = True
+            if not self._pending:
+                self._graveyard.clear()
         self._writing = False
         self._release_if_idle()
         self._cond.notify_all()
@@ -438,7 +444,11 @@ class StateFile:
     def _reset_to(self, text: bytes, why: str) -> None:
         value = _jsontext.loads(text, self.paths.target)
         changed: list[str] = []
-        merge(self._root, value, changed, "")
+        graves: dict[tuple[int, str], Any] = {}
+        for parent, node in self._graveyard:
+            graves.setdefault((id(parent), node._key), node)
+        self._graveyard.clear()
+        merge(self._root, value, changed, "", graves)
         log.debug("%s: %s (%d values restored)", self.path, why, len(changed))
 
     def _refresh_locked(self) -> None:

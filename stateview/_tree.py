@@ -33,7 +33,11 @@ class Node:
     Attributes:
         _parent: the container holding this one, ``None`` for the root or a removed view.
         _key: this container's key in a dict parent (``None`` in a list).
-        _parts: cached serialized entries (dict: key -> text, list: list of texts).
+        _parts: cached serialized entries, or ``None`` when none are cached. For a dict:
+            key -> text or ``None`` (stale), with exactly the dict's keys in the dict's
+            order, so the whole object is one ``join`` of its values. For a list: a list of
+            texts, or ``None`` at stale indexes.
+        _stale: the keys (or indexes) whose entry in ``_parts`` is ``None``.
         _text: cached serialized text of the whole container at its depth.
         _doc: the owning document, set on the root only.
     """
@@ -95,8 +99,8 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
         seen.add(ident)
         if isinstance(value, Mapping):
             node: Any = _DICT_TYPE()
-            node._parent, node._key, node._parts, node._text, node._doc = (
-                parent, key, None, None, None)
+            node._parent, node._key, node._parts, node._stale, node._text, node._doc = (
+                parent, key, None, None, None, None)
             for k, v in value.items():
                 if type(k) is not str:
                     if not isinstance(k, str):
@@ -110,8 +114,8 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
                     raise
         else:
             node = _LIST_TYPE()
-            node._parent, node._key, node._parts, node._text, node._doc = (
-                parent, key, None, None, None)
+            node._parent, node._key, node._parts, node._stale, node._text, node._doc = (
+                parent, key, None, None, None, None)
             for i, v in enumerate(value):
                 try:
                     list.append(node, _adopt(v, node, None, depth + 1, seen))
@@ -133,31 +137,51 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
                "bool or None)")
 
 
-def detach(value: Any) -> None:
-    """Mark a container removed from the document; its view refuses further mutations."""
+def detach(value: Any, parent: Any = None) -> None:
+    """Mark a container removed from the document; its view refuses further mutations.
+
+    With ``parent`` (the container it was removed from), the document notes it, so that a
+    rollback can put the very same object back (see :func:`merge`).
+    """
     if type(value) is _DICT_TYPE or type(value) is _LIST_TYPE:
         value._parent = None
+        if parent is not None and value._key is not None:
+            doc = root_of(parent)._doc
+            if doc is not None:
+                doc._graveyard.append((parent, value))
 
 
-def touch(node: Any, key: Any = None, whole: bool = False) -> None:
-    """Clear the caches a mutation of ``node`` (at ``key``, or as a whole) made stale."""
+def touch(node: Any, key: Any = None, whole: bool = False, deleted: bool = False) -> None:
+    """Clear the caches a mutation made stale, from ``node`` up to the root.
+
+    Args:
+        node: the container that changed.
+        key: the dict key (or list index) that was set or, with ``deleted``, removed.
+        whole: the container changed as a whole (cleared, reordered, sliced ...).
+        deleted: ``key`` was removed from a dict.
+    """
     parts = node._parts
     if parts is not None:
-        if whole or type(node) is _LIST_TYPE:
+        if whole or key is None:
             node._parts = None
-        else:
+        elif deleted:
             parts.pop(key, None)
+        elif parts.get(key, 0) is not None if type(node) is _DICT_TYPE else True:
+            parts[key] = None
+            node._stale.append(key)
     node._text = None
     child, parent = node, node._parent
     while parent is not None:
-        if parent._text is None and parent._parts is None:
-            break  # already stale from here up
-        parent._text = None
-        if parent._parts is not None:
+        pparts = parent._parts
+        if pparts is not None:
             if type(parent) is _LIST_TYPE:
-                parent._parts = None
-            else:
-                parent._parts.pop(child._key, None)
+                parent._parts = None  # the child's index is unknown; rebuilt from child texts
+            elif pparts.get(child._key, 0) is not None:
+                pparts[child._key] = None
+                parent._stale.append(child._key)
+        if parent._text is None:
+            break  # cleared before, and so was everything above it
+        parent._text = None
         child, parent = parent, parent._parent
 
 
@@ -208,99 +232,121 @@ def _scalar(value: Any) -> str:
 def serialize(node: Any, level: int = 0) -> str:
     """The on-disk text of a container at nesting ``level``, reusing every cached piece.
 
-    Byte for byte what ``json.dumps(value, indent=2, ensure_ascii=False)`` writes.
+    Byte for byte what ``json.dumps(value, indent=2, ensure_ascii=False)`` writes. After a
+    change to one value of a large object, this re-encodes that entry and joins the cached
+    others in one C-level ``join``.
     """
     text: str | None = node._text
     if text is not None:
         return text
-    DictView, ListView = _DICT_TYPE, _LIST_TYPE
     inner = "\n" + "  " * (level + 1)
-    if type(node) is DictView:
-        if not node:
-            text = "{}"
+    if not node:
+        text = "{}" if type(node) is _DICT_TYPE else "[]"
+    elif type(node) is _DICT_TYPE:
+        parts = node._parts
+        if parts is None:
+            node._parts = parts = {k: _entry(k, v, level) for k, v in dict.items(node)}
         else:
-            parts: dict[str, str] | None = node._parts
-            if parts is None:
-                parts = node._parts = {}
-            out = []
-            for k, v in dict.items(node):
-                part = parts.get(k)
-                if part is None:
-                    tv = type(v)
-                    if tv is DictView or tv is ListView:
-                        part = encode_basestring(k) + ": " + serialize(v, level + 1)
-                    else:
-                        part = encode_basestring(k) + ": " + _scalar(v)
-                    parts[k] = part
-                out.append(part)
-            text = "{" + inner + ("," + inner).join(out) + "\n" + "  " * level + "}"
+            for k in node._stale:
+                if parts.get(k, 0) is None:
+                    parts[k] = _entry(k, dict.__getitem__(node, k), level)
+        node._stale = []
+        text = "{" + inner + ("," + inner).join(parts.values()) + "\n" + "  " * level + "}"
     else:
-        if not node:
-            text = "[]"
+        lparts = node._parts
+        if lparts is None or len(lparts) != len(node):
+            node._parts = lparts = [_item(v, level) for v in node]
         else:
-            lparts: list[str] | None = node._parts
-            if lparts is None:
-                lparts = []
-                for v in node:
-                    tv = type(v)
-                    if tv is DictView or tv is ListView:
-                        lparts.append(serialize(v, level + 1))
-                    else:
-                        lparts.append(_scalar(v))
-                node._parts = lparts
-            text = "[" + inner + ("," + inner).join(lparts) + "\n" + "  " * level + "]"
+            for i in node._stale:
+                if lparts[i] is None:
+                    lparts[i] = _item(list.__getitem__(node, i), level)
+        node._stale = []
+        text = "[" + inner + ("," + inner).join(lparts) + "\n" + "  " * level + "]"
     node._text = text
     return text
 
 
-def merge(node: Any, new: Any, changed: list[str], base: str) -> bool:
+def _entry(key: str, value: Any, level: int) -> str:
+    return encode_basestring(key) + ": " + _item(value, level)  # type: ignore[no-any-return,unused-ignore]
+
+
+def _item(value: Any, level: int) -> str:
+    t = type(value)
+    if t is _DICT_TYPE or t is _LIST_TYPE:
+        return serialize(value, level + 1)
+    return _scalar(value)
+
+
+Graves = dict[tuple[int, str], Any]
+_ABSENT: Any = object()
+
+
+def merge(node: Any, new: Any, changed: list[str], base: str, graves: Graves | None = None) -> bool:
     """Make container ``node`` equal to plain ``new`` of the same kind, in place.
 
     Containers present in both are merged recursively, so views held elsewhere stay valid
     and keep their caches when unchanged. Pointers of changed values go to ``changed``.
-    Returns whether anything changed.
+
+    Args:
+        graves: for a rollback, the containers removed since the version being restored,
+            by ``(id(former parent), key)``. A program may still hold them; they are put
+            back in place rather than rebuilt, so its views come back to life.
+
+    Returns:
+        Whether anything changed.
     """
     if type(node) is _DICT_TYPE:
-        return _merge_dict(node, new, changed, base)
-    return _merge_list(node, new, changed, base)
+        return _merge_dict(node, new, changed, base, graves or {})
+    return _merge_list(node, new, changed, base, graves or {})
 
 
 def _merge_value(parent: Any, key: Any, old: Any, new: Any, changed: list[str],
-                 pointer: str) -> tuple[bool, Any]:
-    """Merge one entry; returns (changed, value to store)."""
-    told, tnew = type(old), type(new)
+                 pointer: str, graves: Graves) -> tuple[bool, Any]:
+    """Merge one entry (``old`` may be ``_ABSENT``); returns (changed, value to store)."""
+    tnew = type(new)
+    if graves and key is not None:
+        original = graves.pop((id(parent), key), None)
+        if original is not None and original is not old and (
+                type(original) is _DICT_TYPE and tnew is dict
+                or type(original) is _LIST_TYPE and tnew is list):
+            if old is not _ABSENT:
+                detach(old)
+            original._parent, original._key = parent, key
+            merge(original, new, changed, pointer, graves)
+            changed.append(pointer)
+            return True, original
+    told = type(old)
     if (told is _DICT_TYPE and tnew is dict) or (told is _LIST_TYPE and tnew is list):
-        return merge(old, new, changed, pointer), old
+        return merge(old, new, changed, pointer, graves), old
     if told is tnew and told is not _DICT_TYPE and told is not _LIST_TYPE and old == new:
         return False, old
-    detach(old)
+    if old is not _ABSENT:
+        detach(old)
     changed.append(pointer)
     return True, adopt(new, parent, key if type(parent) is _DICT_TYPE else None, pointer)
 
 
-def _merge_dict(node: Any, new: dict[str, Any], changed: list[str], base: str) -> bool:
+def _merge_dict(node: Any, new: dict[str, Any], changed: list[str], base: str,
+                graves: Graves) -> bool:
     any_change = False
     same_order = len(node) == len(new) and all(a == b for a, b in zip(node, new, strict=True))
     if same_order:
         for k, v in new.items():
             old = dict.__getitem__(node, k)
-            did, value = _merge_value(node, k, old, v, changed, f"{base}/{_esc(k)}")
+            did, value = _merge_value(node, k, old, v, changed, f"{base}/{_esc(k)}", graves)
             if did:
                 any_change = True
                 if value is not old:
                     dict.__setitem__(node, k, value)
-                if node._parts is not None:
-                    node._parts.pop(k, None)
+                if node._parts is not None and node._parts.get(k, 0) is not None:
+                    node._parts[k] = None
+                    node._stale.append(k)
     else:
         any_change = True
         items = []
         for k, v in new.items():
-            pointer = f"{base}/{_esc(k)}"
-            if k in node:
-                _did, value = _merge_value(node, k, dict.__getitem__(node, k), v, changed, pointer)
-            else:
-                changed.append(pointer)
-                value = adopt(v, node, k, pointer)
+            old = dict.get(node, k, _ABSENT)
+            _did, value = _merge_value(node, k, old, v, changed, f"{base}/{_esc(k)}", graves)
             items.append((k, value))
         for k in node:
             if k not in new:
@@ -314,11 +360,12 @@ def _merge_dict(node: Any, new: dict[str, Any], changed: list[str], base: str) -
     return any_change
 
 
-def _merge_list(node: Any, new: list[Any], changed: list[str], base: str) -> bool:
+def _merge_list(node: Any, new: list[Any], changed: list[str], base: str,
+                graves: Graves) -> bool:
     any_change = False
     for i, v in enumerate(new[: len(node)]):
         old = list.__getitem__(node, i)
-        did, value = _merge_value(node, None, old, v, changed, f"{base}/{i}")
+        did, value = _merge_value(node, None, old, v, changed, f"{base}/{i}", graves)
         if did:
             any_change = True
             if value is not old:

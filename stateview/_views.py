@@ -11,6 +11,7 @@ taken out by ``pop`` and friends are plain dicts and lists.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, SupportsIndex
@@ -51,11 +52,12 @@ def _at(node: Any, key: str | int) -> str:
 class DictView(dict[str, Any]):
     """A JSON object in the document; a real ``dict`` for every read."""
 
-    __slots__ = ("_doc", "_key", "_parent", "_parts", "_text")
+    __slots__ = ("_doc", "_key", "_parent", "_parts", "_stale", "_text")
     _doc: Any
     _key: str | None
     _parent: Any
     _parts: Any
+    _stale: Any
     _text: str | None
 
     def __setitem__(self, key: str, value: Any) -> None:
@@ -66,14 +68,14 @@ class DictView(dict[str, Any]):
         with _doc(self)._write(self):
             old = dict.get(self, key, _MISSING)
             dict.__setitem__(self, key, new)
-            detach(old)
+            detach(old, self)
             touch(self, key)
 
     def __delitem__(self, key: str) -> None:
         with _doc(self)._write(self):
             old = dict.pop(self, key)
-            detach(old)
-            touch(self, key)
+            detach(old, self)
+            touch(self, key, deleted=True)
 
     def pop(self, key: str, default: Any = _MISSING) -> Any:
         with _doc(self)._write(self):
@@ -82,15 +84,15 @@ class DictView(dict[str, Any]):
                     raise KeyError(key)
                 return default
             old = dict.pop(self, key)
-            detach(old)
-            touch(self, key)
+            detach(old, self)
+            touch(self, key, deleted=True)
             return plain(old)
 
     def popitem(self) -> tuple[str, Any]:
         with _doc(self)._write(self):
             key, old = dict.popitem(self)
-            detach(old)
-            touch(self, key)
+            detach(old, self)
+            touch(self, key, deleted=True)
             return key, plain(old)
 
     def setdefault(self, key: str, default: Any = None) -> Any:
@@ -109,7 +111,7 @@ class DictView(dict[str, Any]):
                 old = dict.get(self, key, _MISSING)
                 value_owner_fix(value, self, key)
                 dict.__setitem__(self, key, value)
-                detach(old)
+                detach(old, self)
                 touch(self, key)
 
     def __ior__(self, other: Any) -> DictView:  # type: ignore[override,misc]
@@ -119,7 +121,7 @@ class DictView(dict[str, Any]):
     def clear(self) -> None:
         with _doc(self)._write(self):
             for old in dict.values(self):
-                detach(old)
+                detach(old, self)
             dict.clear(self)
             touch(self, whole=True)
 
@@ -143,11 +145,12 @@ class DictView(dict[str, Any]):
 class ListView(list[Any]):
     """A JSON array in the document; a real ``list`` for every read."""
 
-    __slots__ = ("_doc", "_key", "_parent", "_parts", "_text")
+    __slots__ = ("_doc", "_key", "_parent", "_parts", "_stale", "_text")
     _doc: Any
     _key: str | None
     _parent: Any
     _parts: Any
+    _stale: Any
     _text: str | None
 
     def _replace_all(self, new_items: list[Any]) -> None:
@@ -155,7 +158,7 @@ class ListView(list[Any]):
         keep = {id(x) for x in new_items}
         for old in self:
             if id(old) not in keep:
-                detach(old)
+                detach(old, self)
         list.__setitem__(self, slice(None), new_items)
         touch(self, whole=True)
 
@@ -175,8 +178,9 @@ class ListView(list[Any]):
         with _doc(self)._write(self):
             old = list.__getitem__(self, index)
             list.__setitem__(self, index, new)
-            detach(old)
-            touch(self, whole=True)
+            detach(old, self)
+            position = operator.index(index)
+            touch(self, position + len(self) if position < 0 else position)
 
     def __delitem__(self, index: Any) -> None:
         with _doc(self)._write(self):
@@ -220,13 +224,13 @@ class ListView(list[Any]):
         with _doc(self)._write(self):
             index = list.index(self, value)
             old = list.pop(self, index)
-            detach(old)
+            detach(old, self)
             touch(self, whole=True)
 
     def pop(self, index: SupportsIndex = -1) -> Any:
         with _doc(self)._write(self):
             old = list.pop(self, index)
-            detach(old)
+            detach(old, self)
             touch(self, whole=True)
             return plain(old)
 
