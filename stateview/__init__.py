@@ -21,6 +21,7 @@ from ._errors import (
     SchemaViolation,
     StateError,
     StateFileMissing,
+    StorageError,
 )
 from ._statefile import ChangeEvent, StateFile, open
 from ._views import DictView, ListView
@@ -42,6 +43,7 @@ __all__ = [
     "StateError",
     "StateFile",
     "StateFileMissing",
+    "StorageError",
     "__version__",
     "open",
 ]

@@ -5,8 +5,9 @@ or raises :class:`CommitFailed` with the file showing what it showed before and 
 left. Every file-system call goes through the :class:`~stateview._fs.FileSystem` seam.
 
     create temp (O_EXCL|O_NOFOLLOW)  ->  mode/owner  ->  write all  ->  fsync  ->  close
-    ->  rotate backups, hard-link the current file as NAME.bak (or as a private undo link)
+    ->  hard-link the current file as .NAME.prev-<random>.tmp
     ->  os.replace(temp, NAME)  ->  fsync(DIR)  ->  acknowledged
+    ->  rotate backups: NAME.bak.N-1 -> NAME.bak.N ... .prev -> NAME.bak
 """
 
 from __future__ import annotations
@@ -54,35 +55,39 @@ def replace_file(
                            error(21, "not a regular file", target))
 
     temp, written = _write_temp(paths, data, fs, current)
-    # The undo link keeps the previous version reachable, so that a failure after the rename
-    # (a directory fsync that fails) can put it back rather than leave an unacknowledged
-    # version in place. With backups, NAME.bak is that link.
-    undo: str | None = None
+    # The previous version stays reachable under a private name until the new one is
+    # durable, so that a failure after the rename (a directory fsync refused, as some network
+    # shares do) can put it back. Backups rotate only after success: a failed commit must not
+    # push the versions a user kept out of NAME.bak.N.
+    previous: str | None = None
     step = "keeping the previous version"
     try:
         if current is not None:
-            if backups > 0:
-                _rotate_backups(paths, fs, backups)
-                undo = paths.backup(1)
-            else:
-                undo = paths.new_temp()
-            fs.link(target, undo)
+            previous = paths.new_previous()
+            fs.link(target, previous)
         step = "renaming the temp file over the state file"
         fs.replace(temp, target)
     except OSError as e:
         _remove(fs, temp)
-        if undo is not None and backups == 0:
-            _remove(fs, undo)
+        if previous is not None:
+            _remove(fs, previous)
         raise CommitFailed(target, step, e) from e
 
     try:
         fs.fsync_dir(paths.directory)
     except OSError as e:
-        _undo_rename(paths, fs, undo)
+        _undo_rename(paths, fs, previous)
         raise CommitFailed(target, "syncing the directory", e) from e
-    if undo is not None and backups == 0:
-        # A failed unlink leaves an orphan that recovery removes; the commit itself is durable.
-        _remove(fs, undo)
+    if previous is not None:
+        # The commit is durable. Failures from here on leave a `.NAME.prev-*.tmp` that
+        # `stateview recover` moves into place; they do not fail the commit.
+        try:
+            if backups > 0:
+                _rotate_backups(paths, fs, backups, previous)
+            else:
+                fs.unlink(previous)
+        except OSError:
+            pass
     return written
 
 
@@ -119,31 +124,30 @@ def _write_temp(
     return temp, written
 
 
-def _rotate_backups(paths: StatePaths, fs: FileSystem, backups: int) -> None:
+def _rotate_backups(paths: StatePaths, fs: FileSystem, backups: int, previous: str) -> None:
+    """Shift ``NAME.bak.N-1`` -> ``NAME.bak.N`` ... then the previous version -> ``NAME.bak``.
+
+    Each step is a rename, so a crash part-way leaves every version under some name.
+    These renames become durable with the next commit's directory fsync.
+    """
     for generation in range(backups, 1, -1):
         older = paths.backup(generation - 1)
         if os.path.lexists(older):
             fs.replace(older, paths.backup(generation))
-    newest = paths.backup(1)
-    if os.path.lexists(newest):
-        fs.unlink(newest)
+    fs.replace(previous, paths.backup(1))
 
 
-def _undo_rename(paths: StatePaths, fs: FileSystem, undo: str | None) -> None:
+def _undo_rename(paths: StatePaths, fs: FileSystem, previous: str | None) -> None:
     """Put the previous version back after a failure that followed the rename.
 
     Best effort: this runs because the disk is failing; the original error is what the caller
     reports either way.
     """
     with contextlib.suppress(OSError):
-        if undo is None:
+        if previous is None:
             fs.unlink(paths.target)  # the first commit: there was no file before
-            return
-        restore = paths.new_temp()
-        fs.link(undo, restore)
-        fs.replace(restore, paths.target)
-        if undo != paths.backup(1):
-            fs.unlink(undo)
+        else:
+            fs.replace(previous, paths.target)
         fs.fsync_dir(paths.directory)
 
 

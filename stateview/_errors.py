@@ -8,7 +8,8 @@
     ├── CorruptFile (ValueError)         a state file that is not strict JSON; line and column
     ├── StateFileMissing (FileNotFoundError)
     ├── LockTimeout (TimeoutError)       another writer holds the lock; names the holder
-    ├── CommitFailed (OSError)           a file-system step of a commit failed; nothing changed
+    ├── StorageError (OSError)           a file-system call failed; carries the OSError
+    │   └── CommitFailed                 ... during a commit; file and memory are as before
     └── Closed                           the StateFile (or a view detached from it) is gone
 
 Every error carries its data as attributes and pickles, so a server can log or re-raise it
@@ -30,6 +31,7 @@ __all__ = [
     "SchemaViolation",
     "StateError",
     "StateFileMissing",
+    "StorageError",
 ]
 
 
@@ -180,25 +182,34 @@ def describe_holder(holder: dict[str, Any]) -> str:
     )
 
 
-class CommitFailed(StateError, OSError):
-    """A file-system step of a commit failed. The file and memory are as before.
+class StorageError(StateError, OSError):
+    """A file-system call failed (reading the file, opening the lock, a disk error).
 
     The original :class:`OSError` is ``__cause__``; ``errno`` and ``step`` say what failed.
     """
 
     def __init__(self, path: str, step: str, error: OSError) -> None:
-        StateError.__init__(
-            self, f"{path}: commit failed while {step}: {error.strerror or error}; "
-            "nothing was changed"
-        )
+        StateError.__init__(self, self._describe(path, step, error))
         self.errno = error.errno
         self.strerror = error.strerror
         self.filename = path
         self.path = path
         self.step = step
 
+    @staticmethod
+    def _describe(path: str, step: str, error: OSError) -> str:
+        return f"{path}: failed while {step}: {error.strerror or error}"
+
     def __str__(self) -> str:  # OSError would format errno/strerror itself
         return self.message
+
+
+class CommitFailed(StorageError):
+    """A file-system step of a commit failed. The file and memory are as before."""
+
+    @staticmethod
+    def _describe(path: str, step: str, error: OSError) -> str:
+        return f"{path}: commit failed while {step}: {error.strerror or error}; nothing was changed"
 
 
 class Closed(StateError):

@@ -32,11 +32,19 @@ __all__ = ["LockState", "ProcessLock", "pid_alive", "probe", "process_lock", "re
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _HOST = socket.gethostname()
+_STREAK = 0.25  # longest run of back-to-back acquisitions before pausing for others
+_STREAK_PAUSE = 0.008  # longer than a waiter's longest poll interval (5 ms)
 
 
 def _program() -> str:
-    argv = [os.path.basename(sys.argv[0] or "python"), *sys.argv[1:]] if sys.argv else ["python"]
-    return " ".join(argv)[:200]
+    if not sys.argv:
+        return "python"
+    name = os.path.basename(sys.argv[0] or "python")
+    if name == "__main__.py":  # `python -m pkg ...`: name the package, as the user typed it
+        orig = getattr(sys, "orig_argv", [])
+        if "-m" in orig:
+            name = "python -m " + orig[orig.index("-m") + 1]
+    return " ".join([name, *sys.argv[1:]])[:200]
 
 
 def _now() -> str:
@@ -125,6 +133,8 @@ class ProcessLock:
         self._token: str | None = None
         self._size = -1
         self._written_at = 0.0
+        self._released_at = 0.0
+        self._streak_start = 0.0
         self._cond = threading.Condition(threading.Lock())
 
     def held_by(self, owner: object) -> bool:
@@ -142,6 +152,8 @@ class ProcessLock:
             if self.owner is owner:
                 self._depth += 1
                 return
+        self._pause_if_streaking()
+        with self._cond:
             while self.owner is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -175,6 +187,20 @@ class ProcessLock:
             self._token = token if isinstance(token, str) else None
         self._write()
 
+    def _pause_if_streaking(self) -> None:
+        """Give other processes a turn when this one re-takes the lock back to back.
+
+        flock is not fair: a process committing in a tight loop re-takes the lock within
+        microseconds of releasing it, and a waiter that polls never gets in. After
+        ``_STREAK`` seconds of that, pause long enough for a waiter's poll to succeed.
+        """
+        now = time.monotonic()
+        if now - self._released_at > 0.002:
+            self._streak_start = now
+        elif now - self._streak_start > _STREAK:
+            time.sleep(_STREAK_PAUSE)
+            self._streak_start = time.monotonic()
+
     def release(self, owner: object) -> None:
         with self._cond:
             if self.owner is not owner:
@@ -187,6 +213,7 @@ class ProcessLock:
                 self._write()
             assert self._fd is not None
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self._released_at = time.monotonic()
             self.owner = None
             self._cond.notify_all()
 

@@ -5,6 +5,7 @@ For a state file ``DIR/NAME``::
     DIR/NAME                      the document
     DIR/NAME.lock                 the permanent lock file
     DIR/.NAME.<random>.tmp        a commit in flight (an orphan when no writer is alive)
+    DIR/.NAME.prev-<random>.tmp   the version a commit replaced, until it becomes NAME.bak
     DIR/NAME.bak, NAME.bak.2 ...  previous versions, newest first
     DIR/NAME.corrupt-<UTC stamp>  an unreadable document set aside by recovery
 
@@ -26,7 +27,7 @@ __all__ = ["Leftover", "StatePaths"]
 class Leftover:
     """A file next to the state file that a crash or a recovery left behind."""
 
-    kind: str  # "temp" | "backup" | "corrupt"
+    kind: str  # "temp" | "previous" | "backup" | "corrupt"
     path: str
     generation: int = 0  # backups: 1 for NAME.bak, 2 for NAME.bak.2 ...
 
@@ -64,6 +65,10 @@ class StatePaths:
     def new_temp(self) -> str:
         return os.path.join(self.directory, f".{self.name}.{secrets.token_hex(6)}.tmp")
 
+    def new_previous(self) -> str:
+        """Where a commit keeps the previous version until it becomes ``NAME.bak``."""
+        return os.path.join(self.directory, f".{self.name}.prev-{secrets.token_hex(6)}.tmp")
+
     def backup(self, generation: int) -> str:
         """``NAME.bak`` for generation 1, ``NAME.bak.N`` after it."""
         return self.target + (".bak" if generation == 1 else f".bak.{generation}")
@@ -86,6 +91,7 @@ class StatePaths:
     def leftovers(self) -> list[Leftover]:
         """Temp files, backups and set-aside copies beside the state file, sorted by kind."""
         name = re.escape(self.name)
+        previous = re.compile(rf"^\.{name}\.prev-[0-9a-f]+\.tmp$")
         temp = re.compile(rf"^\.{name}\.[A-Za-z0-9_-]+\.tmp$")
         backup = re.compile(rf"^{name}\.bak(?:\.(\d+))?$")
         corrupt = re.compile(rf"^{name}\.corrupt-.+$")
@@ -96,12 +102,14 @@ class StatePaths:
             return found
         for entry in sorted(entries):
             full = os.path.join(self.directory, entry)
-            if temp.match(entry):
+            if previous.match(entry):
+                found.append(Leftover("previous", full))
+            elif temp.match(entry):
                 found.append(Leftover("temp", full))
             elif m := backup.match(entry):
                 found.append(Leftover("backup", full, int(m.group(1) or 1)))
             elif corrupt.match(entry):
                 found.append(Leftover("corrupt", full))
-        order = {"temp": 0, "backup": 1, "corrupt": 2}
+        order = {"temp": 0, "previous": 1, "backup": 2, "corrupt": 3}
         found.sort(key=lambda x: (order[x.kind], x.generation, x.path))
         return found

@@ -1,10 +1,16 @@
 """Finding a good copy of a damaged or missing state file, and putting it back.
 
-The engine calls :func:`heal_on_open` when ``stateview.open`` meets a missing or unreadable
-file. Candidates are the complete temp files of interrupted commits and the backups; the newest
-one that is strict JSON (and passes the schema) wins. The unreadable bytes are set aside as
-``NAME.corrupt-<timestamp>``, never deleted, and the copy is written through the same atomic
-protocol as a commit.
+This is the import point for the engine (``stateview.open`` calls :func:`heal_on_open`), the
+``stateview recover`` command and the terminal UI. The planner and its executor live in
+:mod:`stateview._recovery`; both ``recover`` and ``open`` use the same one:
+
+* :func:`plan` examines every file beside the state file and decides (keep, remove,
+  restore-from, set-aside, clear-stale-lock-record), changing nothing;
+* :func:`apply` carries a plan out under the lock, crash-safe;
+* :func:`heal_on_open` restores the newest good copy (temp files, ``.prev`` files and backups
+  that are complete strict JSON and pass the schema) over a missing or unreadable file,
+  setting the unreadable bytes aside as ``NAME.corrupt-<timestamp>``, and raises when there is
+  none: an unreadable file is never replaced by a default.
 """
 
 from __future__ import annotations
@@ -12,16 +18,39 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
 
-from ._commit import replace_file
-from ._errors import StateError, StateFileMissing
+from ._errors import CommitFailed, StateError, StateFileMissing
 from ._fs import FileSystem
-from ._jsontext import loads
 from ._paths import StatePaths
+from ._recovery import (
+    Examined,
+    Item,
+    Outcome,
+    Plan,
+    Step,
+    apply,
+    execute,
+    plan,
+    render_outcome,
+    render_plan,
+)
+from ._recovery._examine import examine
 from ._schema import Schema
 
-__all__ = ["Candidate", "candidates", "heal_on_open"]
+__all__ = [
+    "Candidate",
+    "Examined",
+    "Item",
+    "Outcome",
+    "Plan",
+    "Step",
+    "apply",
+    "candidates",
+    "heal_on_open",
+    "plan",
+    "render_outcome",
+    "render_plan",
+]
 
 log = logging.getLogger("stateview")
 
@@ -31,8 +60,8 @@ class Candidate:
     """A copy that could replace the state file.
 
     Attributes:
-        path: the temp file or backup.
-        kind: ``"temp"`` or ``"backup"``.
+        path: the temp file, ``.prev`` file or backup.
+        kind: ``"temp"``, ``"previous"`` or ``"backup"``.
         mtime_ns: when it was written.
         data: its bytes.
         problem: why it cannot be used, or ``None`` when it can.
@@ -46,31 +75,30 @@ class Candidate:
 
 
 def candidates(paths: StatePaths, fs: FileSystem, schema: Schema | None) -> list[Candidate]:
-    """Every temp file and backup, newest first, each judged complete and valid or not."""
+    """Every temp file, ``.prev`` file and backup, newest first, each judged usable or not."""
     found: list[Candidate] = []
     for leftover in paths.leftovers():
-        if leftover.kind not in ("temp", "backup"):
+        if leftover.kind not in ("temp", "previous", "backup"):
             continue
-        try:
-            st = fs.stat(leftover.path)
-            data = fs.read_bytes(leftover.path)
-        except OSError as e:
-            found.append(Candidate(leftover.path, leftover.kind, 0, b"", f"unreadable: {e}"))
-            continue
-        problem: str | None = None
-        try:
-            value: Any = loads(data, leftover.path)
-            if not isinstance(value, (dict, list)):
-                problem = "its root is not an object or an array"
-            elif schema is not None:
-                issues = schema.issues(value)
-                if issues:
-                    problem = f"fails the schema at {issues[0].pointer or '/'}: {issues[0].message}"
-        except StateError as e:
-            problem = str(e)
-        found.append(Candidate(leftover.path, leftover.kind, st.st_mtime_ns, data, problem))
+        x = examine(leftover.kind, leftover.path, fs, schema, leftover.generation)
+        found.append(Candidate(x.path, x.kind, x.mtime_ns or 0, x.data, _problem(x)))
     found.sort(key=lambda c: c.mtime_ns, reverse=True)
     return found
+
+
+def _problem(x: Examined) -> str | None:
+    if x.error is not None:
+        return f"unreadable: {x.error}"
+    if not x.exists:
+        return "gone"
+    if x.json != "complete":
+        where = f"line {x.line}, column {x.column}: " if x.line is not None else ""
+        return f"not strict JSON ({where}{x.problem})"
+    if x.problem is not None:
+        return x.problem
+    if x.schema == "invalid":
+        return f"fails the schema {x.schema_problem}"
+    return None
 
 
 def heal_on_open(
@@ -83,30 +111,40 @@ def heal_on_open(
 ) -> bytes:
     """Restore the newest good copy over a missing or unreadable state file (lock held).
 
-    Returns the restored bytes. Raises ``error`` (or :class:`StateFileMissing`) when there is
-    no good copy: an unreadable file is never replaced by a default.
+    The same planner as ``stateview recover`` decides, and the whole plan is carried out
+    (temp files of interrupted commits go too). ``backups`` is the caller's setting; the
+    restore itself never rotates backups, so a good backup is never pushed out.
+
+    Returns:
+        The state file's bytes after the restore.
+
+    Raises:
+        StateError: ``error`` (the caller's :class:`CorruptFile`) or :class:`StateFileMissing`
+            when no good copy exists; nothing on disk is touched then.
+        CommitFailed: setting the unreadable bytes aside or the restore itself failed.
     """
-    good = [c for c in candidates(paths, fs, schema) if c.problem is None]
-    if not good:
+    del backups  # the restore never rotates; see above
+    made = plan(paths, fs, schema, locked=True)
+    if made.state == "good":  # fixed by hand between the caller's read and our lock
+        return made.state_item.file.data
+    if made.restore_from is None:
         if error is not None:
             raise error
         raise StateFileMissing(paths.given)
-    best = good[0]
-    set_aside = None
-    if os.path.lexists(paths.target):
-        set_aside = paths.new_corrupt()
-        fs.link(paths.target, set_aside)
-    # backups=0: rotating here would push the good backups out in favour of the bad file.
-    replace_file(paths, best.data, fs, backups=0)
-    if best.kind == "temp":
-        try:
-            fs.unlink(best.path)
-        except OSError:
-            pass  # an orphan that recovery removes later; the restore itself is durable
+    steps = execute(made, fs)
+    for step in steps:
+        if not step.ok and step.action in ("set-aside", "restore"):
+            cause = step.error
+            if isinstance(cause, CommitFailed):
+                raise cause
+            assert isinstance(cause, OSError)
+            raise CommitFailed(paths.target, "setting the unreadable file aside", cause) \
+                from cause
+    set_aside = next((s.to for s in steps if s.action == "set-aside"), None)
     log.warning(
-        "%s: %s; restored the copy in %s%s", paths.given, reason, os.path.basename(best.path),
-        f" and set the unreadable file aside as {os.path.basename(set_aside)}" if set_aside else "",
+        "%s: %s; restored the copy in %s%s", paths.given, reason,
+        os.path.basename(made.restore_from.path),
+        f" and set the unreadable file aside as {os.path.basename(set_aside)}"
+        if set_aside else "",
     )
-    return best.data
-
-
+    return made.restore_from.data

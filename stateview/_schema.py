@@ -11,9 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
-from jsonschema.exceptions import best_match
-
 from ._errors import CorruptFile, SchemaError, SchemaViolation
 from ._jsontext import join_pointer, loads
 
@@ -43,6 +40,10 @@ class Schema:
         self.document = document
         if not isinstance(document, (Mapping, bool)):
             raise SchemaError(source, "a JSON Schema must be an object or a boolean")
+        # Imported here: jsonschema and its format checkers cost ~100 ms, which a program
+        # (or `stateview get`) without a schema should not pay.
+        import jsonschema
+
         cls = jsonschema.validators.validator_for(document, default=jsonschema.Draft202012Validator)
         try:
             cls.check_schema(document)
@@ -53,6 +54,8 @@ class Schema:
 
     def issues(self, instance: Any) -> list[SchemaIssue]:
         """Every violation in ``instance``, in document order of their pointers."""
+        from jsonschema.exceptions import best_match
+
         found = [
             SchemaIssue(
                 pointer=join_pointer(list(e.absolute_path)),

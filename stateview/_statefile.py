@@ -27,7 +27,16 @@ from typing import Any
 
 from . import _fs, _jsontext
 from ._commit import replace_file
-from ._errors import Closed, CommitFailed, InvalidValue, SchemaViolation, StateFileMissing
+from ._errors import (
+    Closed,
+    CommitFailed,
+    CorruptFile,
+    InvalidValue,
+    LockTimeout,
+    SchemaViolation,
+    StateFileMissing,
+    StorageError,
+)
 from ._lock import process_lock, read_info
 from ._paths import StatePaths
 from ._schema import Schema, load_schema
@@ -111,11 +120,10 @@ class StateFile:
         self._closed = False
         self._root: Any = None
 
-        if default is not _UNSET:
-            # Checked before anything touches the disk: a bad default must not create a file.
-            if not isinstance(new_root(default, None), (dict, list)):
-                raise InvalidValue("", f"the default is a {type(default).__name__}; a state "
-                                   "file holds an object or an array")
+        # Checked before anything touches the disk: a bad default must not create a file.
+        if default is not _UNSET and not isinstance(new_root(default, None), (dict, list)):
+            raise InvalidValue("", f"the default is a {type(default).__name__}; a state "
+                               "file holds an object or an array")
         with self._cond:
             self._take_lock()
             try:
@@ -342,7 +350,12 @@ class StateFile:
         """
         if self._lock_held:
             return False
-        self._lock.acquire(self, self.lock_timeout, exclusive=self.exclusive)
+        try:
+            self._lock.acquire(self, self.lock_timeout, exclusive=self.exclusive)
+        except LockTimeout:
+            raise
+        except OSError as e:
+            raise StorageError(self.paths.lock, "taking the lock", e) from e
         self._lock_held = True
         self._lock_since = time.monotonic()
         return True
@@ -391,13 +404,15 @@ class StateFile:
 
     def _write_batch(self) -> None:
         batch, self._pending = self._pending, []
-        self._writing = True
         touched, self._touched = self._touched, []
         try:
             data = self._serialize()
-        except BaseException as e:  # pragma: no cover - serialization of checked values
+        except BaseException as e:  # values were checked on the way in; this is a bug
             self._fail(batch, e)
+            self._release_if_idle()
+            self._cond.notify_all()
             raise
+        self._writing = True
         token = secrets.token_hex(8)
         error: BaseException | None = None
         self._cond.release()
@@ -457,6 +472,8 @@ class StateFile:
             st = self._fs.stat(self.paths.target)
         except FileNotFoundError:
             st = None
+        except OSError as e:
+            raise CommitFailed(self.paths.target, "checking the current file", e) from e
         if st is None:
             # Deleted behind our back: memory holds the last acknowledged version, and the
             # next commit writes it out again.
@@ -472,6 +489,8 @@ class StateFile:
             st = self._fs.stat(self.paths.target)
         except FileNotFoundError:
             st = None
+        except OSError as e:
+            raise StorageError(self.paths.target, "checking the state file", e) from e
         if st is None:
             return False
         last = read_info(self.paths.lock).get("last_commit")
@@ -485,9 +504,14 @@ class StateFile:
             fd = os.open(self.paths.target, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             return False
-        with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            data = f.read()
+        except OSError as e:
+            raise StorageError(self.paths.target, "reading another writer's commit", e) from e
+        try:
+            with os.fdopen(fd, "rb") as f:
+                st = os.fstat(f.fileno())
+                data = f.read()
+        except OSError as e:
+            raise StorageError(self.paths.target, "reading another writer's commit", e) from e
         if data == self._committed:
             self._disk = (_disk_id(st), token)
             return False
@@ -504,13 +528,16 @@ class StateFile:
         return bool(changed)
 
     def _load(self, default: Any) -> None:
-        from ._recover import heal_on_open
+        from ._recover import candidates, heal_on_open
 
         target = self.paths.target
         try:
             data = self._fs.read_bytes(target)
         except FileNotFoundError:
-            if self.paths.leftovers():
+            # A good copy (a backup, a complete temp file) is data someone had: restore it
+            # rather than start from the default. Torn temp files of a first commit that
+            # never finished are not, and do not stop the default from being created.
+            if any(c.problem is None for c in candidates(self.paths, self._fs, self.schema)):
                 data = heal_on_open(self.paths, self._fs, self.schema, self.backups,
                                     "the state file is missing")
             elif default is _UNSET:
@@ -522,19 +549,30 @@ class StateFile:
                 data = _jsontext.dumps(value).encode("utf-8")
                 replace_file(self.paths, data, self._fs, self.backups)
                 self._lock.record_commit(secrets.token_hex(8))
+        except IsADirectoryError as e:
+            raise StorageError(target, "reading the state file (it is a directory)", e) from e
+        except OSError as e:
+            raise StorageError(target, "reading the state file", e) from e
         value = self._parse_or_heal(data)
         if not isinstance(value, (dict, list)):
             raise InvalidValue("", f"{target}: the document's root is a {type(value).__name__};"
                                " a state file holds an object or an array")
         if self.schema is not None:
             self.schema.validate(value)
-        self._root = new_root(value, self)
-        st = self._fs.stat(target)
+        try:
+            self._root = new_root(value, self)
+        except InvalidValue as e:  # JSON that Python reads but stateview cannot write back
+            where = _jsontext.scan(data.decode("utf-8"), want={e.pointer}).positions
+            line, column = where.get(e.pointer, (None, None))
+            raise CorruptFile(target, e.reason, line, column, e.pointer) from None
+        try:
+            st = self._fs.stat(target)
+        except OSError as e:
+            raise StorageError(target, "checking the state file", e) from e
         self._disk = (_disk_id(st), self._lock.last_commit_token())
         self._committed = data
 
     def _parse_or_heal(self, data: bytes) -> Any:
-        from ._errors import CorruptFile
         from ._recover import heal_on_open
 
         try:

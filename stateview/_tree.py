@@ -83,7 +83,12 @@ def adopt(value: Any, parent: Any, key: str | None, base: str, depth: int = 1) -
 
 def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int]) -> Any:
     t = type(value)
-    if t is str or t is int or t is bool or value is None:
+    if t is str:
+        if value.isascii() or _is_text(value):
+            return value
+        raise _Bad("a string with a lone surrogate (such as \\ud800) is not Unicode text "
+                   "and cannot be written as UTF-8")
+    if t is int or t is bool or value is None:
         return value
     if t is float:
         if math.isfinite(value):
@@ -107,6 +112,8 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
                         bad = _Bad(f"key {k!r} is a {type(k).__name__}; JSON keys are strings")
                         raise bad
                     k = str.__str__(k)
+                if not k.isascii() and not _is_text(k):
+                    raise _Bad(f"the key {k!r} has a lone surrogate; it is not Unicode text")
                 try:
                     dict.__setitem__(node, k, _adopt(v, node, k, depth + 1, seen))
                 except _Bad as bad:
@@ -130,11 +137,19 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
     if isinstance(value, int):
         return int(value)
     if isinstance(value, str):
-        return str.__str__(value)
+        return _adopt(str.__str__(value), parent, key, depth, seen)
     if isinstance(value, float):
         return _adopt(float(value), parent, key, depth, seen)
     raise _Bad(f"a {t.__name__} is not a JSON value (use dict, list, str, int, float, "
                "bool or None)")
+
+
+def _is_text(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def detach(value: Any, parent: Any = None) -> None:
@@ -307,8 +322,8 @@ def _merge_value(parent: Any, key: Any, old: Any, new: Any, changed: list[str],
     if graves and key is not None:
         original = graves.pop((id(parent), key), None)
         if original is not None and original is not old and (
-                type(original) is _DICT_TYPE and tnew is dict
-                or type(original) is _LIST_TYPE and tnew is list):
+                (type(original) is _DICT_TYPE and tnew is dict)
+                or (type(original) is _LIST_TYPE and tnew is list)):
             if old is not _ABSENT:
                 detach(old)
             original._parent, original._key = parent, key

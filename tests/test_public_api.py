@@ -9,7 +9,7 @@ def test_all_lists_exactly_the_public_names():
     assert sorted(stateview.__all__) == [
         "ChangeEvent", "Closed", "CommitFailed", "CorruptFile", "DictView", "InvalidValue",
         "ListView", "LockTimeout", "PointerError", "SchemaError", "SchemaViolation",
-        "StateError", "StateFile", "StateFileMissing", "__version__", "open",
+        "StateError", "StateFile", "StateFileMissing", "StorageError", "__version__", "open",
     ]
     for name in stateview.__all__:
         assert hasattr(stateview, name)
@@ -25,6 +25,7 @@ def test_every_error_is_a_state_error_and_pickles_with_its_data():
         stateview.StateFileMissing("f.json"),
         stateview.LockTimeout("f.json.lock", {"pid": 12, "program": "srv"}, 1.0),
         stateview.CommitFailed("f.json", "syncing", OSError(5, "Input/output error")),
+        stateview.StorageError("f.json", "reading", OSError(5, "Input/output error")),
         stateview.Closed("gone"),
     ]
     for error in errors:
@@ -39,5 +40,6 @@ def test_errors_subclass_the_matching_builtins():
     assert issubclass(stateview.LockTimeout, TimeoutError)
     assert issubclass(stateview.InvalidValue, ValueError)
     assert issubclass(stateview.PointerError, KeyError)
-    assert issubclass(stateview.CommitFailed, OSError)
+    assert issubclass(stateview.CommitFailed, stateview.StorageError)
+    assert issubclass(stateview.StorageError, OSError)
     assert issubclass(stateview.StateFileMissing, FileNotFoundError)

@@ -1,0 +1,167 @@
+"""Judging each file beside a state file: is it complete strict JSON, does it pass the schema.
+
+Reads go through the :class:`~stateview._fs.FileSystem` seam, so fault tests see them too.
+The lock file is judged from its record and, when the record says nobody holds it, from a
+non-blocking ``flock`` that is released at once (the record is for humans and may be garbled;
+the kernel's lock is the truth).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import os
+import stat
+import time
+from typing import Any
+
+from .._errors import CorruptFile
+from .._fs import FileSystem
+from .._jsontext import loads
+from .._lock import probe
+from .._paths import StatePaths
+from .._schema import Schema
+from ._model import Examined
+
+__all__ = ["examine", "examine_lock", "examine_state", "related"]
+
+_BUSY_TRIES = 10  # x _BUSY_PAUSE: how long a non-exclusive writer's commit may take to end
+_BUSY_PAUSE = 0.05
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def examine(kind: str, path: str, fs: FileSystem, schema: Schema | None,
+            generation: int = 0) -> Examined:
+    """Stat and read ``path`` and judge its content."""
+    try:
+        st = fs.stat(path)
+    except FileNotFoundError:
+        return Examined(kind, path, generation, exists=False)
+    except OSError as e:
+        return Examined(kind, path, generation, error=_why(e))
+    facts = Examined(kind, path, generation, size=st.st_size, mtime_ns=st.st_mtime_ns)
+    if not stat.S_ISREG(st.st_mode):
+        what = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        return dataclasses.replace(facts, error=what)
+    try:
+        data = fs.read_bytes(path)
+    except OSError as e:
+        return dataclasses.replace(facts, error=_why(e))
+    return judge(facts, data, schema)
+
+
+def judge(facts: Examined, data: bytes, schema: Schema | None) -> Examined:
+    """Fill in the JSON and schema verdicts of ``facts`` from its bytes."""
+    facts = dataclasses.replace(facts, data=data, size=len(data))
+    try:
+        value: Any = loads(data, facts.path)
+    except CorruptFile as e:
+        return dataclasses.replace(facts, json="incomplete", problem=e.reason, line=e.line,
+                                   column=e.column)
+    facts = dataclasses.replace(facts, json="complete")
+    if not isinstance(value, (dict, list)):
+        return dataclasses.replace(
+            facts, problem=f"its root is {_a(value)}; a state file holds an object or an array")
+    if schema is None:
+        return dataclasses.replace(facts, schema="unchecked")
+    issues = schema.issues(value)
+    if not issues:
+        return dataclasses.replace(facts, schema="valid")
+    first = issues[0]
+    more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+    return dataclasses.replace(
+        facts, schema="invalid",
+        schema_problem=f"at {first.pointer or '/'}: {first.message}{more}")
+
+
+def examine_state(paths: StatePaths, fs: FileSystem, schema: Schema | None) -> tuple[str, Examined]:
+    """The state file's facts and its verdict (see :data:`~._model.STATES`)."""
+    facts = examine("state", paths.target, fs, schema)
+    if not facts.exists:
+        verdict = "missing"
+    elif facts.error is not None:
+        verdict = "inaccessible"
+    elif facts.json != "complete":
+        verdict = "unreadable"
+    elif not facts.good:
+        verdict = "invalid"
+    else:
+        verdict = "good"
+    return verdict, facts
+
+
+def related(facts: Examined, state: Examined) -> Examined:
+    """``facts`` with its relation to the state file filled in."""
+    if state.json is None or not facts.exists or facts.mtime_ns is None:
+        return facts
+    if facts.data and facts.data == state.data:
+        relation = "same"
+    elif state.mtime_ns is None or facts.mtime_ns == state.mtime_ns:
+        relation = "different"
+    else:
+        relation = "older" if facts.mtime_ns < state.mtime_ns else "newer"
+    return dataclasses.replace(facts, relation=relation)
+
+
+def examine_lock(paths: StatePaths, fs: FileSystem) -> Examined | None:
+    """The lock file's record and whether a live process holds it; ``None`` if there is none."""
+    try:
+        st = fs.stat(paths.lock)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return Examined("lock", paths.lock, error=_why(e), lock="free")
+    verdict, holder = _lock_verdict(paths.lock)
+    for _ in range(_BUSY_TRIES):
+        # A writer without exclusive=True holds the lock only while it commits: a glimpse of
+        # it mid-commit is not a holder that keeps recovery out. Look again, briefly.
+        if verdict != "held" or holder.get("exclusive") is True:
+            break
+        time.sleep(_BUSY_PAUSE)
+        verdict, holder = _lock_verdict(paths.lock)
+    return Examined("lock", paths.lock, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                    lock=verdict, holder=holder)
+
+
+def _lock_verdict(lock_path: str) -> tuple[str, dict[str, Any]]:
+    state = probe(lock_path)
+    if state.held:
+        return "held", dict(state.holder)
+    if state.stale:
+        return "stale", dict(state.holder)
+    return ("held" if _flock_busy(lock_path) else "free"), dict(state.holder)
+
+
+def _flock_busy(lock_path: str) -> bool:
+    """Whether some process holds the kernel lock (its record may not say so)."""
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        return e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+    else:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def _why(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def _a(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    return "a number"

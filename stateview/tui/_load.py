@@ -1,0 +1,203 @@
+"""Reading the file, its lock record and its schema verdict: the slow half of a reload.
+
+Everything here runs on the watcher thread. :class:`Reader` remembers the last good document
+so that it can diff the next one against it and so that a broken file leaves the last good
+tree on screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._errors import CorruptFile, describe_holder
+from .._jsontext import loads
+from .._lock import probe
+from .._paths import StatePaths
+from .._schema import Schema, SchemaIssue
+from ._diff import Change, diff
+
+__all__ = ["Broken", "FileStatus", "LatestOnly", "Loaded", "Reader", "read_status"]
+
+log = logging.getLogger("stateview")
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    """What the status bar shows about the file and its lock.
+
+    Attributes:
+        size: bytes on disk, or ``None`` when the file is missing.
+        last_commit: the lock record's ``last_commit`` (time, pid, program), or ``{}``.
+        lock_held: a live process holds the lock now.
+        holder: the lock record of the current or last holder.
+        exclusive_other: another process holds the lock exclusively: editing is refused.
+    """
+
+    size: int | None
+    last_commit: dict[str, Any] = field(default_factory=dict)
+    lock_held: bool = False
+    holder: dict[str, Any] = field(default_factory=dict)
+    exclusive_other: bool = False
+
+    @property
+    def lock_text(self) -> str:
+        if not self.lock_held:
+            return "lock free"
+        return describe_holder({k: v for k, v in self.holder.items() if k != "since"})
+
+
+def read_status(paths: StatePaths) -> FileStatus:
+    """The file's size and its lock record, read without taking the lock."""
+    try:
+        size: int | None = os.stat(paths.target).st_size
+    except OSError:
+        size = None
+    state = probe(paths.lock)
+    last = state.holder.get("last_commit")
+    exclusive_other = bool(state.held and state.holder.get("exclusive")
+                           and state.holder.get("pid") != os.getpid())
+    return FileStatus(size, last if isinstance(last, dict) else {}, state.held,
+                      dict(state.holder), exclusive_other)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A new good version of the document.
+
+    Attributes:
+        document: the parsed document (plain dicts and lists; never mutated afterwards).
+        changes: what changed since the previous good version (empty for the first).
+        first: this is the first good version the reader has seen.
+        seconds: how long reading and parsing took.
+    """
+
+    document: Any
+    changes: list[Change]
+    first: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Broken:
+    """The file cannot be read as a document now.
+
+    Attributes:
+        reason: what is wrong, for the banner.
+        line, column: where, when known.
+        missing: the file does not exist.
+        error: the :class:`CorruptFile`, when it is a parse error.
+    """
+
+    reason: str
+    line: int | None = None
+    column: int | None = None
+    missing: bool = False
+    error: CorruptFile | None = None
+
+
+class Reader:
+    """Reads new versions of one state file and diffs them against the last good one."""
+
+    def __init__(self, paths: StatePaths, schema: Schema | None = None) -> None:
+        self.paths = paths
+        self.schema = schema
+        self.document: Any = None
+        self._bytes: bytes | None = None
+        self._broken: tuple[Any, ...] | None = None
+
+    def read(self) -> Loaded | Broken | None:
+        """The file's new state, or ``None`` when its bytes did not change."""
+        started = time.perf_counter()
+        try:
+            with open(self.paths.target, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return self._broke(Broken("the file is missing (deleted or renamed)", missing=True))
+        except OSError as e:
+            return self._broke(Broken(f"cannot read the file: {e.strerror or e}"))
+        if data == self._bytes and self._broken is None:
+            return None
+        try:
+            document = loads(data, self.paths.target)
+        except CorruptFile as e:
+            self._bytes = data
+            return self._broke(Broken(e.reason, e.line, e.column, error=e))
+        if not isinstance(document, (dict, list)):
+            self._bytes = data
+            return self._broke(Broken(f"the root is a {type(document).__name__}; a state file "
+                                      "holds an object or an array"))
+        first = self.document is None
+        changes = [] if first else diff(self.document, document)
+        self.document, self._bytes, self._broken = document, data, None
+        return Loaded(document, changes, first, time.perf_counter() - started)
+
+    def issues(self, document: Any) -> dict[str, list[SchemaIssue]] | None:
+        """Schema violations by pointer, or ``None`` without a schema."""
+        if self.schema is None:
+            return None
+        found: dict[str, list[SchemaIssue]] = defaultdict(list)
+        for issue in self.schema.issues(document):
+            found[issue.pointer].append(issue)
+        return dict(found)
+
+    def _broke(self, broken: Broken) -> Broken | None:
+        # Report each broken state once; the watcher may see the same bad bytes again.
+        key = (broken.reason, broken.line, broken.column, broken.missing)
+        if self._broken == key:
+            return None
+        self._broken = key
+        return broken
+
+
+class LatestOnly:
+    """Runs ``work(item)`` on its own thread, for the newest submitted item only.
+
+    Checking a 10 MB document against its schema takes seconds; a writer commits twice a
+    second. Versions that arrive while a check runs replace each other, so the check never
+    falls behind and the watcher thread never waits for it.
+    """
+
+    def __init__(self, work: Callable[[Any], None], name: str) -> None:
+        self._work = work
+        self._cond = threading.Condition()
+        self._item: Any = _NOTHING
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, item: Any) -> None:
+        with self._cond:
+            self._item = item
+            self._cond.notify()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._item is _NOTHING and not self._stopped:
+                    self._cond.wait()
+                if self._stopped:
+                    return
+                item, self._item = self._item, _NOTHING
+            try:
+                self._work(item)
+            except Exception:  # one bad version must not end the checks of the next ones
+                log.exception("%s failed", self._thread.name)
+
+
+_NOTHING: Any = object()

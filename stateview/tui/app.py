@@ -1,0 +1,247 @@
+"""The live view of a state file: ``stateview FILE``.
+
+Threads: a :class:`~stateview.tui._watch.FileWatcher` thread polls the file and its lock,
+reads, parses and diffs each new version, and posts the result to the app as a message; a
+second thread checks the newest version against the schema. The UI thread only swaps the
+document into the tree. Searches and edits run on worker threads too: nothing on the UI
+thread reads the file or walks the whole document.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, Tree
+
+from .._jsontext import join_pointer
+from .._paths import StatePaths
+from .._schema import Schema, SchemaIssue
+from ._actions import Actions
+from ._load import Broken, FileStatus, LatestOnly, Loaded, Reader, read_status
+from ._model import Key, Match
+from ._offer import describe
+from ._watch import FileWatcher, Signature
+from .screens.recovery import RecoveryScreen
+from .widgets.banner import Banner
+from .widgets.details import DetailsPane
+from .widgets.feed import ChangeFeed
+from .widgets.status import StatusBar
+from .widgets.tree import Entry, JsonTree
+
+__all__ = ["StateViewApp"]
+
+
+class StateViewApp(Actions):
+    """A live tree of one state file, with details, a change feed and guarded edits."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "stateview"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", tooltip="List every key binding"),
+        Binding("g", "goto", "Go to", tooltip="Go to a JSON Pointer typed in an input"),
+        Binding("slash", "search", "Search", tooltip="Search keys and values"),
+        Binding("n", "next_match", "Next", show=False, tooltip="Next search match"),
+        Binding("N", "next_match(-1)", "Previous", show=False,
+                tooltip="Previous search match"),
+        Binding("y", "copy_pointer", "Copy pointer",
+                tooltip="Copy the selected node's JSON Pointer to the clipboard"),
+        Binding("e", "edit", "Edit", tooltip="Edit the selected value as JSON (one commit)"),
+        Binding("d", "delete", "Delete", tooltip="Delete the selected value (asks first)"),
+    ]
+    """
+    | Key(s) | Description |
+    | :- | :- |
+    | q | Quit. |
+    | ? | List every key binding. |
+    | g | Go to a JSON Pointer typed in an input. |
+    | / , n , N | Search keys and values; next and previous match. |
+    | y | Copy the selected node's JSON Pointer. |
+    | e , d | Edit the selected value (as JSON) / delete it, committed through the engine. |
+    """
+
+    class FileRead(Message):
+        """The watcher read the file and its lock (posted from the watcher thread)."""
+
+        def __init__(self, status: FileStatus, outcome: Loaded | Broken | None) -> None:
+            super().__init__()
+            self.status = status
+            self.outcome = outcome
+
+    class SchemaChecked(Message):
+        """The schema verdict on one version of the document (posted after FileRead)."""
+
+        def __init__(self, document: Any, issues: dict[str, list[SchemaIssue]]) -> None:
+            super().__init__()
+            self.document = document
+            self.issues = issues
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        schema: Schema | None = None,
+        *,
+        readonly: bool = False,
+        display_name: str | None = None,
+        clock: Callable[[], datetime] = datetime.now,
+        status_reader: Callable[[StatePaths], FileStatus] = read_status,
+        highlight_seconds: float = 2.0,
+        poll_interval: float = 0.1,
+    ) -> None:
+        """Watch ``path``.
+
+        Args:
+            path: the state file.
+            schema: its schema, for the details pane, the verdict and edits.
+            readonly: refuse edits (``--readonly``).
+            display_name: the name in the status bar (default: the path as given).
+            clock: the time stamped on change feed lines (tests inject a fixed one).
+            status_reader: reads size and lock state (tests inject a fixed one).
+            highlight_seconds: how long changed nodes stay highlighted.
+            poll_interval: seconds between two ``stat`` polls of the file and its lock.
+        """
+        super().__init__()
+        self.paths = StatePaths.of(path)
+        self.schema = schema
+        self.readonly = readonly
+        self.display_name = display_name or os.fspath(path)
+        self.clock = clock
+        self.highlight_seconds = highlight_seconds
+        self.status: FileStatus | None = None
+        self.issues: dict[str, list[SchemaIssue]] = {}
+        self.broken: Broken | None = None
+        self.loads = 0
+        """How many versions of the document have been shown (tests wait on it)."""
+        self.matches: list[Match] = []
+        self._match = -1
+        self._status_reader = status_reader
+        self._reader = Reader(self.paths, schema)
+        self._watcher = FileWatcher(self.paths.target, self.paths.lock, self._on_file_change,
+                                    poll_interval)
+        self._offered_recovery = False
+        self._highlights: dict[tuple[Key, ...], float] = {}
+        self._checker = LatestOnly(self._check_schema, f"stateview-tui-schema {path}")
+
+    def compose(self) -> ComposeResult:
+        yield Banner(id="banner")
+        with Horizontal(id="main"):
+            yield JsonTree(id="tree")
+            with Vertical(id="side"):
+                yield DetailsPane(id="details")
+                yield ChangeFeed(id="feed")
+        yield StatusBar(self.display_name, id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        tree = self.query_one(JsonTree)
+        tree.root_name = os.path.basename(self.paths.given)
+        tree.focus()
+        self.query_one(StatusBar).schema_text = "checking…" if self.schema else "no schema"
+        self.query_one(DetailsPane).show_message("reading the file…")
+        self._watcher.start()
+        if self.schema is not None:
+            self._checker.start()
+
+    def on_unmount(self) -> None:
+        self._watcher.stop()
+        self._checker.stop()
+
+    # -- public methods ------------------------------------------------------------------
+
+    @property
+    def readonly_reason(self) -> str | None:
+        """Why edits are refused now, or ``None``."""
+        if self.readonly:
+            return "--readonly"
+        if self.status is not None and self.status.exclusive_other:
+            holder = self.status.holder
+            return f"pid {holder.get('pid')} holds the lock exclusively"
+        if self.broken is not None:
+            return "the file is unreadable"
+        return None
+
+    # -- the watcher thread --------------------------------------------------------------
+
+    def _on_file_change(self, _signature: Signature) -> None:
+        status = self._status_reader(self.paths)
+        outcome = self._reader.read()
+        self.post_message(self.FileRead(status, outcome))
+        if isinstance(outcome, Loaded) and self.schema is not None:
+            self._checker.submit(outcome.document)
+
+    def _check_schema(self, document: Any) -> None:
+        """On the checker thread: the schema verdict on one version."""
+        issues = self._reader.issues(document) or {}
+        self.post_message(self.SchemaChecked(document, issues))
+
+    # -- message handlers ----------------------------------------------------------------
+
+    def on_state_view_app_file_read(self, message: FileRead) -> None:
+        self.status = message.status
+        outcome = message.outcome
+        tree = self.json_tree
+        if isinstance(outcome, Loaded):
+            self.broken = None
+            self.query_one(Banner).hide()
+            tree.set_document(outcome.document)
+            self.loads += 1
+            if outcome.changes:
+                expires = time.monotonic() + self.highlight_seconds
+                self._highlights.update((c.path, expires) for c in outcome.changes)
+                self._update_highlight()
+                self.query_one(ChangeFeed).add(outcome.changes, self.clock())
+            self._show_details()
+        elif isinstance(outcome, Broken):
+            self.broken = outcome
+            have_tree = tree.document is not None
+            self.query_one(Banner).show_problem(outcome, have_tree)
+            if not have_tree:
+                self.query_one(DetailsPane).show_message("no good version of the file yet")
+                if not self._offered_recovery:
+                    self._offered_recovery = True
+                    self.push_screen(RecoveryScreen(describe(self.paths, outcome, self.schema)))
+        bar = self.query_one(StatusBar)
+        bar.file_status = message.status
+        bar.readonly_reason = self.readonly_reason
+
+    def on_state_view_app_schema_checked(self, message: SchemaChecked) -> None:
+        if message.document is not self.json_tree.document:
+            return  # a newer version is already on screen; its verdict follows
+        self.issues = message.issues
+        count = sum(len(v) for v in message.issues.values())
+        self.query_one(StatusBar).schema_text = (
+            "valid" if not count else f"{count} error{'s' if count != 1 else ''}")
+        self._show_details()
+
+    def _update_highlight(self) -> None:
+        """Highlight the changes of the last ``highlight_seconds``, over several reloads."""
+        now = time.monotonic()
+        self._highlights = {p: t for p, t in self._highlights.items() if t > now}
+        self.json_tree.highlight(self._highlights)
+        if self._highlights:
+            self.set_timer(min(self._highlights.values()) - now + 0.01, self._update_highlight,
+                           name="expire-highlight")
+
+    @on(Tree.NodeHighlighted)
+    def _node_highlighted(self) -> None:
+        self._show_details()
+
+    def _show_details(self) -> None:
+        node = self.json_tree.cursor_node
+        if node is None or node.data is None or node.data.more:
+            return
+        entry: Entry = node.data
+        pointer = join_pointer(entry.path)
+        schema = self.schema.document if self.schema else None
+        self.query_one(DetailsPane).show(entry.path, entry.value, schema,
+                                         self.issues.get(pointer, []))

@@ -1,0 +1,1 @@
+"""Modal screens: help, one-line prompts, confirmation, the recovery plan."""

@@ -1,0 +1,203 @@
+"""Following other writers: live reload, highlights, the change feed, broken and missing files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from stateview.tui.demo import make_demo, start_writer, stop_writer
+from stateview.tui.screens.recovery import RecoveryScreen
+from stateview.tui.widgets.banner import Banner
+from stateview.tui.widgets.feed import ChangeFeed
+
+from ._helpers import (
+    DOC,
+    commit_in_process,
+    cursor_pointer,
+    drive,
+    labels,
+    loaded_once_more,
+    make_app,
+    wait_until,
+    write_atomic,
+)
+
+
+def test_another_process_commit_shows_up_keeping_open_nodes_and_cursor(state_file):
+    app = make_app(state_file, highlight_seconds=60)
+
+    async def scenario(pilot):
+        app.go_to("/clients/alice/score")
+        await pilot.pause()
+        before = app.loads
+        await commit_in_process(state_file, {"/clients/alice/score": 13, "/limits/0": 11})
+        await loaded_once_more(pilot, app, before)
+        assert cursor_pointer(app) == "/clients/alice/score"
+        rows = labels(app)
+        assert "▼ clients {2}" in rows and "▼ alice {3}" in rows and "score: 13" in rows
+        # Changed values are highlighted; a closed container holding one is marked too.
+        assert app.json_tree._changed == {("clients", "alice", "score"), ("limits", 0)}
+        assert ("limits",) in app.json_tree._changed_inside
+        feed = app.query_one(ChangeFeed)
+        assert [(stamp, c.pointer, c.old, c.new) for stamp, c in feed.entries] == [
+            ("03:04:05", "/clients/alice/score", 12, 13), ("03:04:05", "/limits/0", 10, 11)]
+        # The status bar names the writer's commit from the lock file.
+        assert app.status is not None
+        assert app.status.last_commit.get("pid") not in (None, os.getpid())
+
+    drive(app, scenario)
+
+
+def test_highlight_clears_after_its_time(state_file):
+    app = make_app(state_file, highlight_seconds=0.2)
+
+    async def scenario(pilot):
+        before = app.loads
+        write_atomic(state_file, {**DOC, "open": False})
+        await loaded_once_more(pilot, app, before)
+        assert app.json_tree._changed == {("open",)}
+        await wait_until(pilot, lambda: not app.json_tree._changed, "the highlight to clear")
+
+    drive(app, scenario)
+
+
+def test_scroll_position_survives_a_reload(tmp_path):
+    path = tmp_path / "state.json"
+    doc = {"items": {f"k{i:03d}": i for i in range(200)}}
+    write_atomic(path, doc)
+    app = make_app(path)
+
+    async def scenario(pilot):
+        app.go_to("/items/k150")
+        await pilot.pause()
+        scroll = app.json_tree.scroll_y
+        assert scroll > 0
+        before = app.loads
+        write_atomic(path, {"items": {**doc["items"], "k000": -1}})
+        await loaded_once_more(pilot, app, before)
+        assert app.json_tree.scroll_y == scroll
+        assert cursor_pointer(app) == "/items/k150"
+
+    drive(app, scenario)
+
+
+def test_a_running_writer_process_is_followed(tmp_path):
+    path = make_demo(str(tmp_path))
+    app = make_app(tmp_path / "demo.json")
+    writer = start_writer(path, interval=0.1)
+
+    async def scenario(pilot):
+        app.go_to("/stats/ticks")
+        await wait_until(pilot, lambda: app.loads >= 4, "three commits of the writer")
+        await pilot.pause()
+        assert cursor_pointer(app) == "/stats/ticks"
+        node = app.json_tree.cursor_node
+        assert node is not None and node.data is not None
+        shown = node.data.value
+        assert shown >= 1
+        with open(path, encoding="utf-8") as f:
+            assert json.load(f)["stats"]["ticks"] >= shown
+        assert len(app.query_one(ChangeFeed).entries) >= 3
+
+    try:
+        drive(app, scenario)
+    finally:
+        stop_writer(writer)
+
+
+def test_a_broken_file_keeps_the_last_good_tree_under_a_banner_and_recovers(state_file):
+    app = make_app(state_file)
+
+    async def scenario(pilot):
+        app.go_to("/clients/bob")
+        write_atomic(state_file, '{\n  "server": {"port": 7777,}\n}\n')
+        await wait_until(pilot, lambda: app.broken is not None, "the banner")
+        await pilot.pause()
+        assert app.broken is not None
+        assert (app.broken.line, app.broken.column) == (2, 27)
+        banner = app.query_one(Banner)
+        assert banner.has_class("-shown")
+        assert "line 2, column 27" in str(banner.render())
+        assert "▶ clients {2}" in labels(app) or "▼ clients {2}" in labels(app)
+        assert cursor_pointer(app) == "/clients/bob"  # the last good tree, untouched
+        assert app.readonly_reason == "the file is unreadable"
+        before = app.loads
+        write_atomic(state_file, {**DOC, "note": "fixed"})
+        await loaded_once_more(pilot, app, before)
+        assert app.broken is None and not banner.has_class("-shown")
+        assert "note: \"fixed\"" in labels(app)
+
+    drive(app, scenario)
+
+
+def test_a_deleted_file_is_reported_and_picked_up_again(state_file):
+    app = make_app(state_file)
+
+    async def scenario(pilot):
+        os.unlink(state_file)
+        await wait_until(pilot, lambda: app.broken is not None, "the banner")
+        assert app.broken is not None and app.broken.missing
+        before = app.loads
+        write_atomic(state_file, DOC)
+        await loaded_once_more(pilot, app, before)
+        assert app.broken is None
+
+    drive(app, scenario)
+
+
+def test_opening_a_broken_file_offers_the_recovery_plan(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text('{"a": 1,\n "b": NaN}\n')
+    (tmp_path / "state.json.bak").write_text('{"a": 1, "b": 2}\n')
+    app = make_app(path)
+
+    async def scenario(pilot):
+        await wait_until(pilot, lambda: isinstance(app.screen, RecoveryScreen), "the offer")
+        screen = app.screen
+        assert isinstance(screen, RecoveryScreen)
+        body = screen.body
+        assert "line 2, column 7" in body and "NaN" in body
+        assert f"stateview recover {app.paths.given}" in body
+        assert "state.json.bak" in body
+        await pilot.press("escape")
+        # Nothing was written: recovering is the operator's call.
+        assert path.read_text() == '{"a": 1,\n "b": NaN}\n'
+        before = app.loads
+        write_atomic(path, {"a": 1, "b": 3})
+        await loaded_once_more(pilot, app, before)
+        assert labels(app)[-1] == "b: 3"
+
+    drive(app, scenario, wait_loaded=False)
+
+
+_HOLD_EXCLUSIVE = """
+import sys, time, stateview
+with stateview.open(sys.argv[1], exclusive=True) as state:
+    print("holding", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_an_exclusive_holder_makes_the_view_read_only_and_says_who(state_file):
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_EXCLUSIVE, str(state_file)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        app = make_app(state_file)
+
+        async def scenario(pilot):
+            await wait_until(pilot, lambda: app.status is not None, "the status")
+            assert app.readonly_reason == f"pid {holder.pid} holds the lock exclusively"
+            bar = str(app.query_one("#status").render())
+            assert f"locked exclusively by pid {holder.pid}" in bar
+            assert f"read-only: pid {holder.pid} holds the lock exclusively" in bar
+            before = state_file.read_bytes()
+            await pilot.press("j", "e")
+            assert app.screen is app.screen_stack[0]  # no edit dialog was opened
+            assert state_file.read_bytes() == before
+
+        drive(app, scenario)
+    finally:
+        holder.communicate("\n", timeout=30)
