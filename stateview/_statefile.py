@@ -15,6 +15,7 @@ Concurrency (DESIGN.md, "Concurrency model"):
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -50,6 +51,7 @@ log = logging.getLogger("stateview")
 _UNSET: Any = object()
 _HOG_SECONDS = 0.25  # longest continuous hold of the lock by group commits
 _HOG_PAUSE = 0.01  # then the lock is left free this long
+_LINGER = 0.001  # how long a would-be leader waits for other threads to join its write
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class StateFile:
         self._txn_depth = 0
         self._writing = False
         self._pending: list[_Ticket] = []
+        self._batch_sizes: collections.deque[int] = collections.deque(maxlen=16)
         self._dirty = 0
         self._committed = b""
         self._disk: tuple[tuple[int, int, int, int] | None, str | None] = (None, None)
@@ -141,7 +144,8 @@ class StateFile:
         return self._root
 
     def __getitem__(self, key: Any) -> Any:
-        return self.data[key]
+        # The hot read path: one subscript, no property (a closed file's root raises Closed).
+        return self._root[key]
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self.data[key] = value
@@ -272,6 +276,7 @@ class StateFile:
                 self._lock_held = False
             if type(self._root) in (DictView, ListView):
                 self._root._doc = None
+            self._root = _ClosedRoot(self.path)
             self._callbacks.clear()
             self._cond.notify_all()
 
@@ -390,17 +395,24 @@ class StateFile:
 
     def _await(self, ticket: _Ticket) -> None:
         """Wait until the commit holding ``ticket`` is durable; lead the write if idle."""
+        lingered = False
         while not ticket.done:
-            if not self._writing:
-                self._write_batch()
-            else:
+            if self._writing:
                 self._cond.wait()
+            elif not lingered and len(self._pending) < max(self._batch_sizes, default=1):
+                # Threads whose last write just finished are still waking up; a leader that
+                # starts at once writes for a handful of them and leaves the rest for the next
+                # fsync. Waiting up to a millisecond, only when recent batches were larger
+                # than what is queued, lets them join: one fsync for all.
+                lingered = True
+                self._cond.wait(_LINGER)
+            else:
+                self._write_batch()
         if ticket.error is not None:
             raise ticket.error
 
     def _serialize(self) -> bytes:
-        root = self._root
-        return (serialize(root) + "\n").encode("utf-8")
+        return serialize(self._root, final="\n").encode("utf-8")
 
     def _write_batch(self) -> None:
         batch, self._pending = self._pending, []
@@ -437,6 +449,7 @@ class StateFile:
             self._disk = (disk, token)
             for ticket in batch:
                 ticket.done = True
+            self._batch_sizes.append(len(batch))
             if not self._pending:
                 self._graveyard.clear()
         self._writing = False
@@ -603,6 +616,16 @@ class StateFile:
             except Exception as e:  # a broken file must not kill the watcher
                 log.warning("%s: reload failed: %s", self.path, e)
         self._watcher = None
+
+
+class _ClosedRoot:
+    """What ``state[...]`` reads after ``close()``: an error rather than stale data."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __getitem__(self, key: Any) -> Any:
+        raise Closed(f"{self.path}: this StateFile is closed")
 
 
 def _attached(node: Any) -> bool:

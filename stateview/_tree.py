@@ -244,19 +244,20 @@ def _scalar(value: Any) -> str:
     return float.__repr__(value)
 
 
-def serialize(node: Any, level: int = 0) -> str:
+def serialize(node: Any, level: int = 0, final: str = "") -> str:
     """The on-disk text of a container at nesting ``level``, reusing every cached piece.
 
-    Byte for byte what ``json.dumps(value, indent=2, ensure_ascii=False)`` writes. After a
-    change to one value of a large object, this re-encodes that entry and joins the cached
-    others in one C-level ``join``.
+    Byte for byte what ``json.dumps(value, indent=2, ensure_ascii=False)`` writes (plus
+    ``final``, for the root's trailing newline). After a change to one value of a large
+    object, this re-encodes that entry and joins the cached others in one C-level ``join``:
+    the brackets ride on the first and last entries so the big text is copied only once.
     """
     text: str | None = node._text
     if text is not None:
-        return text
+        return text + final if final else text
     inner = "\n" + "  " * (level + 1)
     if not node:
-        text = "{}" if type(node) is _DICT_TYPE else "[]"
+        text = ("{}" if type(node) is _DICT_TYPE else "[]") + final
     elif type(node) is _DICT_TYPE:
         parts = node._parts
         if parts is None:
@@ -266,7 +267,7 @@ def serialize(node: Any, level: int = 0) -> str:
                 if parts.get(k, 0) is None:
                     parts[k] = _entry(k, dict.__getitem__(node, k), level)
         node._stale = []
-        text = "{" + inner + ("," + inner).join(parts.values()) + "\n" + "  " * level + "}"
+        text = _wrap("{", list(parts.values()), inner, "\n" + "  " * level + "}" + final)
     else:
         lparts = node._parts
         if lparts is None or len(lparts) != len(node):
@@ -276,9 +277,18 @@ def serialize(node: Any, level: int = 0) -> str:
                 if lparts[i] is None:
                     lparts[i] = _item(list.__getitem__(node, i), level)
         node._stale = []
-        text = "[" + inner + ("," + inner).join(lparts) + "\n" + "  " * level + "]"
+        text = _wrap("[", list(lparts), inner, "\n" + "  " * level + "]" + final)
+    if final:
+        node._text = text[: -len(final)] if len(text) < 65536 else None
+        return text
     node._text = text
     return text
+
+
+def _wrap(opening: str, entries: list[str], inner: str, closing: str) -> str:
+    entries[0] = opening + inner + entries[0]
+    entries[-1] = entries[-1] + closing
+    return ("," + inner).join(entries)
 
 
 def _entry(key: str, value: Any, level: int) -> str:
