@@ -1,18 +1,19 @@
 """The contents of a state file: strict JSON (RFC 8259), its root, and its schema.
 
-The fast path is the engine's strict :func:`~stateview._jsontext.loads` (C speed). Only a file
-that fails it, or that breaks its schema, is walked by the slower :func:`~stateview._jsontext.scan`
-to put a line, a column and a pointer on every problem.
+The fast path is a strict :func:`json.loads` (C speed). Only a file that fails it is walked by
+the slower :func:`~stateview._jsontext.scan`, which puts a line, a column and a pointer on every
+problem; schema violations are placed by the faster :func:`~._locate.locate`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
-from .._errors import CorruptFile
-from .._jsontext import JsonProblem, decode, loads, scan
+from .._jsontext import JsonProblem, decode, scan
 from .._schema import Schema
+from ._locate import locate
 from ._result import INFO, Problem
 
 __all__ = ["MAX_SYNTAX_PROBLEMS", "check_content"]
@@ -34,71 +35,112 @@ def check_content(data: bytes, schema: Schema | None) -> list[Problem]:
         data: the file's bytes.
         schema: the schema to validate against, or ``None``.
     """
-    text: str | None = None
-    problems: list[Problem] = []
-    try:
-        value: Any = loads(data, "<check>")
-    except CorruptFile as e:
-        text, problems, value = _diagnose(data, e)
+    text, found = decode(data)
+    value: Any = _UNLOADED
+    if text is not None and not found:
+        value = _strict(text)
+    if value is _UNLOADED:
+        problems, value = _diagnose(text, found)
         if value is _UNLOADED:
             if schema is not None:
                 problems.append(Problem("schema-skipped", "the schema was not checked: the "
                                         "file must be loadable JSON first", severity=INFO))
             return problems
+    else:
+        problems = []
     if not isinstance(value, (dict, list)):
         problems.append(Problem(
             "root", f"the root is {_json_type(value)}; a state file holds an object or an array",
             1, 1, ""))
     if schema is not None:
-        problems += _schema_problems(data, text, value, schema)
+        assert text is not None
+        problems += _schema_problems(text, value, schema)
     return problems
 
 
-def _diagnose(data: bytes, error: CorruptFile) -> tuple[str | None, list[Problem], Any]:
+class _Refused(ValueError):
+    pass
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        raise _Refused("duplicate key")
+    return d
+
+
+def _refuse(_: str) -> Any:
+    raise _Refused("NaN or Infinity")
+
+
+def _float(token: str) -> float:
+    value = float(token)
+    if math.isinf(value):
+        raise _Refused("overflow")
+    return value
+
+
+def _strict(text: str) -> Any:
+    """The value if ``text`` is strict JSON, else ``_UNLOADED``: the C parser's speed.
+
+    The same rules as the engine's ``loads``, which cannot be reused here: on failure it scans
+    the text to explain itself, and on a 100 MB file that scan is most of the cost, which
+    ``_diagnose`` would then pay a second time.
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_refuse,
+                          parse_float=_float)
+    except (ValueError, RecursionError):
+        return _UNLOADED
+
+
+def _diagnose(text: str | None, found: list[JsonProblem]) -> tuple[list[Problem], Any]:
     """Every problem ``scan`` finds, and the value as a lenient parser would load it.
 
     A file whose only problems are duplicate keys, NaN or overflowing numbers still has a
     value (the one a lenient reader would see, the later duplicate winning), so its schema
     problems are reported in the same run rather than one fix later.
     """
-    text, found = decode(data)
+    found = list(found)
     if text is not None:
         scanned = scan(text, max_problems=MAX_SYNTAX_PROBLEMS)
         found += scanned.problems
         if len(scanned.problems) >= MAX_SYNTAX_PROBLEMS:
             found.append(JsonProblem("too-many", f"stopped after {MAX_SYNTAX_PROBLEMS} "
                                      "problems; fix these and check again", 1, 1, ""))
-    if not found:
-        # scan and loads disagree (json.loads ran out of stack below our depth limit): the
-        # engine's own verdict is still the truth about the file.
-        found.append(JsonProblem("syntax", error.reason, error.line or 1, error.column or 1,
-                                 error.pointer or ""))
+        if not found:
+            # The strict parse failed yet the scan sees nothing: json.loads ran out of stack
+            # below our depth limit. Still not a file stateview can load.
+            found.append(JsonProblem("depth", "nested too deeply to load", 1, 1, ""))
     problems = [_from_json(p) for p in found]
     if text is None or any(p.fatal for p in found):
-        return text, problems, _UNLOADED
+        return problems, _UNLOADED
     try:
-        return text, problems, json.loads(text)
+        return problems, json.loads(text)
     except (ValueError, RecursionError):  # a huge integer, or deeper than the C parser goes
-        return text, problems, _UNLOADED
+        return problems, _UNLOADED
 
 
-def _schema_problems(data: bytes, text: str | None, value: Any, schema: Schema) -> list[Problem]:
+def _schema_problems(text: str, value: Any, schema: Schema) -> list[Problem]:
     try:
         issues = schema.issues(value)
-    except Exception as e:  # noqa: BLE001 - a user's schema may fail while applied ($ref, depth)
+    except Exception as e:  # a user's schema may fail while applied (an unresolvable $ref, depth)
         return [Problem("schema-invalid", f"the schema could not be applied: "
                         f"{type(e).__name__}: {e}", file=schema.source)]
     if not issues:
         return []
-    if text is None:
-        text = data.decode("utf-8-sig")
-    positions = scan(text, want={i.pointer for i in issues}, max_problems=1).positions
+    wanted = {i.pointer for i in issues}
+    try:
+        positions = locate(text, wanted)
+    except ValueError:
+        # Past any non-fatal problems (a duplicate key) the walk must go on to every value.
+        positions = scan(text, want=wanted, max_problems=MAX_SYNTAX_PROBLEMS + 1).positions
     found = []
     for issue in issues:
         line, column = positions.get(issue.pointer, (None, None))
         found.append(Problem(
             "schema", issue.message, line, column, issue.pointer, rule=issue.rule,
-            schema_path=issue.schema_path, file=schema.source))
+            schema_path=issue.schema_path))
     # jsonschema yields in schema order and sorts by pointer text ("/10" < "/2"): file order
     # is what a person fixing the file walks through.
     found.sort(key=lambda p: (p.line or 0, p.column or 0))
