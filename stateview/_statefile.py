@@ -119,6 +119,7 @@ class StateFile:
         self._touched: list[Any] = []
         # Containers removed since the last durable version, for a rollback to revive.
         self._graveyard: list[tuple[Any, Any]] = []
+        self._list_journal: dict[int, tuple[Any, list[Any]]] = {}
         self._watcher: threading.Thread | None = None
         self._closed = False
         self._root: Any = None
@@ -298,6 +299,7 @@ class StateFile:
         with self._cond:
             self._check_open()
             if self._txn_owner == me:
+                self._journal_list(node)
                 yield
                 self._dirty += 1
                 return
@@ -313,6 +315,7 @@ class StateFile:
                 self._release_if_idle()
                 raise
             saved = _shallow(node) if self.schema is not None else None
+            self._journal_list(node)
             try:
                 yield
             except BaseException:
@@ -452,6 +455,7 @@ class StateFile:
             self._batch_sizes.append(len(batch))
             if not self._pending:
                 self._graveyard.clear()
+                self._list_journal.clear()
         self._writing = False
         self._release_if_idle()
         self._cond.notify_all()
@@ -469,8 +473,21 @@ class StateFile:
         for ticket in waiting:
             ticket.done, ticket.error = True, error
 
+    def _journal_list(self, node: Any) -> None:
+        """Remember a list's elements before its first change since the durable version.
+
+        A rollback merges the durable values back position by position; a list whose
+        elements moved (insert, pop, sort ...) would otherwise have the program's element
+        views matched to the wrong positions and detached.
+        """
+        if type(node) is ListView and id(node) not in self._list_journal:
+            self._list_journal[id(node)] = (node, list(node))
+
     def _reset_to(self, text: bytes, why: str) -> None:
         value = _jsontext.loads(text, self.paths.target)
+        for node, elements in self._list_journal.values():
+            _put_back(node, elements)
+        self._list_journal.clear()
         changed: list[str] = []
         graves: dict[tuple[int, str], Any] = {}
         for parent, node in self._graveyard:
@@ -632,6 +649,21 @@ def _attached(node: Any) -> bool:
     while node._parent is not None:
         node = node._parent
     return node._doc is not None
+
+
+def _put_back(node: Any, elements: list[Any]) -> None:
+    """Give a list its elements of before a rolled-back change (values are merged after)."""
+    from ._tree import detach, touch
+
+    keep = {id(v) for v in elements}
+    for value in node:
+        if id(value) not in keep:
+            detach(value)
+    list.__setitem__(node, slice(None), elements)
+    for value in elements:
+        if type(value) in (DictView, ListView):
+            value._parent, value._key = node, None
+    touch(node, whole=True)
 
 
 def _shallow(node: Any) -> Any:

@@ -95,9 +95,10 @@ def recoverable_note(shown: str, problems: list[Problem]) -> Problem | None:
         return None
     fix = recover_command(shown)
     return Problem(
-        "recoverable", f"{len(copies)} cop{'y' if len(copies) == 1 else 'ies'} to restore from "
-        f"({', '.join(copies[:3])}{', ...' if len(copies) > 3 else ''}); `{fix}` restores the "
-        "newest good one (without --apply: the plan)", severity=WARNING, fix=fix)
+        "recoverable", f"{len(copies)} possible cop{'y' if len(copies) == 1 else 'ies'} to "
+        f"restore from ({', '.join(copies[:3])}{', ...' if len(copies) > 3 else ''}); `{fix}` "
+        "restores the newest good one, if any is (without --apply it shows which)",
+        severity=WARNING, fix=fix)
 
 
 class _Namer:
