@@ -420,18 +420,24 @@ def test_plan_as_json_has_the_documented_fields(state: Path):
 def test_recovery_running_beside_a_busy_writer_never_breaks_its_commits(state: Path):
     # A non-exclusive writer holds the lock only while it commits: recovery may plan while a
     # temp file is in flight, but it applies under the lock, so it never removes one.
-    code = ("import sys, stateview\n"
+    # The writer commits until told to stop (bounded), so the rounds overlap its commits
+    # however fast the disk is.
+    stop = state.with_name("stop")
+    code = ("import os, sys, stateview\n"
             "s = stateview.open(sys.argv[1], default={'n': -1})\n"
             "print('ready', flush=True)\n"
-            "for i in range(300):\n"
+            "i = 0\n"
+            "while i < 20000 and not os.path.exists(sys.argv[2]):\n"
             "    s['n'] = i\n"
-            "s.close()\n")
-    writer = subprocess.Popen([sys.executable, "-c", code, str(state)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+            "    i += 1\n"
+            "s.close()\n"
+            "print(i - 1, flush=True)\n")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(state), str(stop)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
         rounds = 0
-        while writer.poll() is None and rounds < 300:
+        while writer.poll() is None and rounds < 20:
             # A planted orphan each round makes every round take the lock and remove it.
             orphan = put(temp_name(state, f"orphan{rounds}"), TRUNCATED)
             outcome = apply(plan_for(state), FS, lock_timeout=30)
@@ -439,10 +445,12 @@ def test_recovery_running_beside_a_busy_writer_never_breaks_its_commits(state: P
             assert [s.path for s in outcome.steps] == [str(orphan)]
             rounds += 1
     finally:
-        _, err = writer.communicate(timeout=120)
+        stop.touch()
+        out, err = writer.communicate(timeout=120)
     assert writer.returncode == 0, err
-    assert json.loads(state.read_bytes()) == {"n": 299}
-    assert rounds > 1
+    assert json.loads(state.read_bytes()) == {"n": int(out.split()[-1])}
+    stop.unlink()
+    assert rounds == 20
     assert plan_for(state).clean
 
 
