@@ -38,7 +38,9 @@ class Node:
             order, so the whole object is one ``join`` of its values. For a list: a list of
             texts, or ``None`` at stale indexes.
         _stale: the keys (or indexes) whose entry in ``_parts`` is ``None``.
-        _text: cached serialized text of the whole container at its depth.
+        _text: cached serialized text of the whole container at its depth; ``None`` when
+            stale (and then so is every ancestor's), or ``_IN_PARENT`` when it is valid but
+            kept only inside the parent's entry.
         _doc: the owning document, set on the root only.
     """
 
@@ -52,6 +54,19 @@ def bind_types(dict_view: type[dict[str, Any]], list_view: type[list[Any]]) -> N
     """Tell this module which classes are the views (it is imported by them)."""
     global _DICT_TYPE, _LIST_TYPE
     _DICT_TYPE, _LIST_TYPE = dict_view, list_view
+
+
+# Containers with fewer entries re-encode them whenever they change rather than keep them:
+# a parts cache per small object (most of a typical document) would cost more memory than
+# the text itself, and re-encoding a handful of entries costs microseconds.
+_CACHE_PARTS = 16
+
+
+class _InParent(str):
+    """Marks a container whose text is cached only inside its parent's entry."""
+
+
+_IN_PARENT: Any = _InParent()
 
 
 class _Bad(Exception):
@@ -252,32 +267,40 @@ def serialize(node: Any, level: int = 0, final: str = "") -> str:
     object, this re-encodes that entry and joins the cached others in one C-level ``join``:
     the brackets ride on the first and last entries so the big text is copied only once.
     """
-    text: str | None = node._text
-    if text is not None:
-        return text + final if final else text
+    text = node._text
+    if text is not None and text is not _IN_PARENT:
+        return text + final if final else text  # type: ignore[no-any-return]
     inner = "\n" + "  " * (level + 1)
     if not node:
         text = ("{}" if type(node) is _DICT_TYPE else "[]") + final
     elif type(node) is _DICT_TYPE:
         parts = node._parts
         if parts is None:
-            node._parts = parts = {k: _entry(k, v, level) for k, v in dict.items(node)}
+            entries = [_entry(k, v, level) for k, v in dict.items(node)]
+            if len(entries) >= _CACHE_PARTS:
+                node._parts = dict(zip(node, entries, strict=True))
+                node._stale = []
         else:
             for k in node._stale:
                 if parts.get(k, 0) is None:
                     parts[k] = _entry(k, dict.__getitem__(node, k), level)
-        node._stale = []
-        text = _wrap("{", list(parts.values()), inner, "\n" + "  " * level + "}" + final)
+            node._stale = []
+            entries = list(parts.values())
+        text = _wrap("{", entries, inner, "\n" + "  " * level + "}" + final)
     else:
         lparts = node._parts
         if lparts is None or len(lparts) != len(node):
-            node._parts = lparts = [_item(v, level) for v in node]
+            entries = [_item(v, level) for v in node]
+            if len(entries) >= _CACHE_PARTS:
+                node._parts = list(entries)
+                node._stale = []
         else:
             for i in node._stale:
                 if lparts[i] is None:
                     lparts[i] = _item(list.__getitem__(node, i), level)
-        node._stale = []
-        text = _wrap("[", list(lparts), inner, "\n" + "  " * level + "]" + final)
+            node._stale = []
+            entries = list(lparts)
+        text = _wrap("[", entries, inner, "\n" + "  " * level + "]" + final)
     if final:
         node._text = text[: -len(final)] if len(text) < 65536 else None
         return text
@@ -292,7 +315,15 @@ def _wrap(opening: str, entries: list[str], inner: str, closing: str) -> str:
 
 
 def _entry(key: str, value: Any, level: int) -> str:
-    return encode_basestring(key) + ": " + _item(value, level)  # type: ignore[no-any-return,unused-ignore]
+    t = type(value)
+    if t is _DICT_TYPE or t is _LIST_TYPE:
+        entry: str = encode_basestring(key) + ": " + serialize(value, level + 1)
+        # The entry holds a copy of the child's text; keeping the child's own copy too would
+        # double the memory of every level. The child's parts stay cached, so rebuilding its
+        # text, if the parent ever needs it again without the child changing, is one join.
+        value._text = _IN_PARENT
+        return entry
+    return encode_basestring(key) + ": " + _scalar(value)  # type: ignore[no-any-return,unused-ignore]
 
 
 def _item(value: Any, level: int) -> str:
