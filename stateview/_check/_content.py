@@ -8,10 +8,9 @@ problem; schema violations are placed by the faster :func:`~._locate.locate`.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
-from .._jsontext import JsonProblem, decode, scan
+from .._jsontext import NOT_STRICT, JsonProblem, decode, scan, try_loads
 from .._schema import Schema
 from ._locate import locate
 from ._result import INFO, Problem
@@ -58,40 +57,14 @@ def check_content(data: bytes, schema: Schema | None) -> list[Problem]:
     return problems
 
 
-class _Refused(ValueError):
-    pass
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    d = dict(pairs)
-    if len(d) != len(pairs):
-        raise _Refused("duplicate key")
-    return d
-
-
-def _refuse(_: str) -> Any:
-    raise _Refused("NaN or Infinity")
-
-
-def _float(token: str) -> float:
-    value = float(token)
-    if math.isinf(value):
-        raise _Refused("overflow")
-    return value
-
-
 def _strict(text: str) -> Any:
-    """The value if ``text`` is strict JSON, else ``_UNLOADED``: the C parser's speed.
+    """The value if ``text`` is strict JSON, else ``_UNLOADED``, at the C parser's speed.
 
-    The same rules as the engine's ``loads``, which cannot be reused here: on failure it scans
-    the text to explain itself, and on a 100 MB file that scan is most of the cost, which
-    ``_diagnose`` would then pay a second time.
+    Not the engine's ``loads``: on failure it scans the text to explain itself, and on a
+    100 MB file that scan is most of the cost, which ``_diagnose`` would then pay again.
     """
-    try:
-        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_refuse,
-                          parse_float=_float)
-    except (ValueError, RecursionError):
-        return _UNLOADED
+    value = try_loads(text)
+    return _UNLOADED if value is NOT_STRICT else value
 
 
 def _diagnose(text: str | None, found: list[JsonProblem]) -> tuple[list[Problem], Any]:
