@@ -1,0 +1,122 @@
+# mypy: allow-untyped-defs, allow-untyped-calls, allow-any-generics
+"""stateview._commit.replace_file: the atomic, durable replace, step by step."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from stateview import CommitFailed
+from stateview._commit import replace_file
+from stateview._paths import StatePaths
+
+from ._helpers import CountingFS, FaultFS, file_bytes, fingerprint
+
+
+def _order(fs: CountingFS, temp: str, target: str) -> dict[str, int]:
+    """Where the protocol's landmarks happened in the recorded steps."""
+    where = {}
+    for i, (name, args) in enumerate(fs.calls):
+        if name == "replace" and args == (temp, target):
+            where["rename"] = i
+        elif name == "link" and args[0] == target:
+            where["keep previous"] = i
+        elif name not in where:
+            where[name] = i
+    return where
+
+
+def test_first_commit_creates_the_file_in_protocol_order(path):
+    fs = CountingFS()
+    paths = StatePaths.of(path)
+    replace_file(paths, b"{}\n", fs, backups=1)
+    assert file_bytes(path) == b"{}\n"
+    assert fs.names() == ["open_new", "write_all", "fsync", "close", "replace", "fsync_dir"]
+    assert paths.leftovers() == []
+
+
+def test_later_commit_writes_syncs_keeps_the_previous_renames_then_syncs_directory(path):
+    paths = StatePaths.of(path)
+    path.write_bytes(b"[1]\n")
+    fs = CountingFS()
+    replace_file(paths, b"[2]\n", fs, backups=1)
+    temp = fs.calls[0][1][0]
+    assert os.path.dirname(temp) == str(path.parent)
+    at = _order(fs, temp, str(path))
+    assert at["open_new"] < at["write_all"] < at["fsync"] < at["close"] < at["rename"]
+    assert at["keep previous"] < at["rename"] < at["fsync_dir"]
+    assert fs.calls[at["fsync_dir"]][1] == (str(path.parent),)
+    assert file_bytes(path) == b"[2]\n"
+    assert file_bytes(paths.backup(1)) == b"[1]\n"
+    assert [x.kind for x in paths.leftovers()] == ["backup"]
+
+
+def test_mode_of_the_file_is_kept(path):
+    path.write_bytes(b"{}\n")
+    os.chmod(path, 0o600)
+    replace_file(StatePaths.of(path), b"[]\n", CountingFS())
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_a_new_file_gets_the_umask_mode(path):
+    replace_file(StatePaths.of(path), b"{}\n", CountingFS())
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+
+
+def test_a_symlink_stays_a_symlink_and_its_target_gets_the_data(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "data.json"
+    target.write_bytes(b"[1]\n")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    replace_file(StatePaths.of(link), b"[2]\n", CountingFS(), backups=1)
+    assert link.is_symlink()
+    assert file_bytes(target) == b"[2]\n"
+    assert file_bytes(tmp_path / "real" / "data.json.bak") == b"[1]\n"
+    assert sorted(os.listdir(tmp_path)) == ["link.json", "real"]
+
+
+def test_backups_zero_keeps_no_copy_and_leaves_nothing(path):
+    paths = StatePaths.of(path)
+    for n in range(3):
+        replace_file(paths, f"[{n}]\n".encode(), CountingFS(), backups=0)
+    assert file_bytes(path) == b"[2]\n"
+    assert os.listdir(path.parent) == ["state.json"]
+
+
+def test_backups_rotate_newest_first(path):
+    paths = StatePaths.of(path)
+    for n in range(1, 6):
+        replace_file(paths, f"[{n}]\n".encode(), CountingFS(), backups=3)
+    assert file_bytes(path) == b"[5]\n"
+    assert [file_bytes(paths.backup(g)) for g in (1, 2, 3)] == [b"[4]\n", b"[3]\n", b"[2]\n"]
+    assert not os.path.exists(paths.backup(4))
+
+
+def test_a_directory_in_the_files_place_is_refused(path):
+    path.mkdir()
+    with pytest.raises(CommitFailed) as info:
+        replace_file(StatePaths.of(path), b"{}\n", CountingFS())
+    assert isinstance(info.value.__cause__, IsADirectoryError) or "regular" in str(info.value)
+    assert path.is_dir()
+
+
+@pytest.mark.parametrize("step", ["open_new", "write_all", "fsync", "link", "replace",
+                                  "fsync_dir"])
+def test_a_failed_step_leaves_the_file_as_it_was_and_no_temp(path, step):
+    paths = StatePaths.of(path)
+    replace_file(paths, b"[0]\n", CountingFS())
+    replace_file(paths, b"[1]\n", CountingFS())
+    before = fingerprint(path)
+    fs = FaultFS()
+    fs.armed = step
+    with pytest.raises(CommitFailed) as info:
+        replace_file(paths, b"[2]\n", fs, backups=1)
+    assert info.value.errno == 5
+    assert isinstance(info.value.__cause__, OSError)
+    assert file_bytes(path) == before[0]
+    assert [x for x in paths.leftovers() if x.kind == "temp"] == []
+    replace_file(paths, b"[3]\n", fs, backups=1)  # the fault is gone: the next one works
+    assert file_bytes(path) == b"[3]\n"

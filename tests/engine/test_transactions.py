@@ -1,0 +1,220 @@
+# mypy: allow-untyped-defs, allow-untyped-calls, allow-any-generics
+"""transaction(): one commit at the end, rollback on exception, nesting, fresh reads."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import stateview
+from stateview import CommitFailed, StateFile
+
+from ._helpers import (
+    CountingFS,
+    FaultFS,
+    assert_on_disk,
+    expected_bytes,
+    file_bytes,
+    fingerprint,
+)
+
+START = {"n": 0, "clients": {"a": {"score": 1}}, "log": ["start"]}
+
+
+class Boom(Exception):
+    pass
+
+
+def test_a_transaction_commits_once_at_the_end(path):
+    fs = CountingFS()
+    state = StateFile(path, default=START, fs=fs)
+    before = fs.replaces_onto(str(path))
+    with state.transaction() as root:
+        assert root is state.data
+        root["n"] += 1
+        root["clients"]["b"] = {"score": 0}
+        root["log"].append("two")
+        del root["clients"]["a"]
+        assert file_bytes(path) == expected_bytes(START)  # nothing written yet
+    assert fs.replaces_onto(str(path)) == before + 1
+    assert_on_disk(state, {"n": 1, "clients": {"b": {"score": 0}}, "log": ["start", "two"]})
+
+
+def test_a_transaction_without_changes_writes_nothing(path):
+    state = stateview.open(path, default=START)
+    before = fingerprint(path)
+    with state.transaction() as root:
+        assert root["n"] == 0
+    assert fingerprint(path) == before
+
+
+def test_an_exception_rolls_memory_back_and_views_stay_valid(path):
+    state = stateview.open(path, default=START)
+    clients, a, log = state["clients"], state["clients"]["a"], state["log"]
+    before = fingerprint(path)
+    with pytest.raises(Boom), state.transaction() as root:
+        root["n"] = 10
+        a["score"] = 99
+        clients["new"] = {"x": [1]}
+        log.clear()
+        log.extend(["a", "b"])
+        raise Boom
+    assert fingerprint(path) == before
+    assert_on_disk(state, START)
+    assert clients is state["clients"] and a is state["clients"]["a"] and log is state["log"]
+    a["score"] = 2
+    log.append("after")
+    assert_on_disk(state, {"n": 0, "clients": {"a": {"score": 2}}, "log": ["start", "after"]})
+
+
+def test_a_view_removed_inside_a_rolled_back_transaction_is_valid_again(path):
+    state = stateview.open(path, default=START)
+    clients, log = state["clients"], state["log"]
+    with pytest.raises(Boom), state.transaction() as root:
+        clients["a"]["score"] = 99
+        root.pop("clients")
+        root["log"] = []
+        raise Boom
+    assert_on_disk(state, START)
+    # The program's views must not be left detached, silently showing uncommitted values.
+    assert clients is state["clients"] and log is state["log"]
+    assert clients == {"a": {"score": 1}}
+
+
+@pytest.mark.parametrize(
+    "shift",
+    [lambda rows: rows.insert(0, {"id": "new"}), lambda rows: rows.pop(0),
+     lambda rows: rows.reverse(), lambda rows: rows.__delitem__(slice(0, 1))],
+    ids=["insert", "pop", "reverse", "slice-delete"],
+)
+def test_rollback_puts_list_element_views_back(path, shift):
+    state = stateview.open(path, default={"rows": [{"id": 0}, {"id": 1}, {"id": 2}]})
+    rows = state["rows"]
+    held = list(rows)
+    with pytest.raises(Boom), state.transaction() as root:
+        shift(root["rows"])
+        raise Boom
+    assert_on_disk(state, {"rows": [{"id": 0}, {"id": 1}, {"id": 2}]})
+    assert all(state["rows"][i] is view for i, view in enumerate(held))
+    held[1]["x"] = 1  # still part of the document
+    assert state["rows"][1] == {"id": 1, "x": 1}
+
+
+def test_rollback_restores_key_order(path):
+    state = stateview.open(path, default={"a": 1, "b": 2, "c": 3})
+    with pytest.raises(Boom), state.transaction() as root:
+        del root["a"]
+        root["a"] = 1
+        root.popitem()
+        raise Boom
+    assert list(state) == ["a", "b", "c"]
+    state["d"] = 4
+    assert file_bytes(path) == expected_bytes({"a": 1, "b": 2, "c": 3, "d": 4})
+
+
+def test_a_nested_transaction_that_raises_rolls_back_only_its_block(path):
+    state = stateview.open(path, default=START)
+    with state.transaction() as root:
+        root["n"] = 1
+        with pytest.raises(Boom), state.transaction() as inner:
+            inner["n"] = 2
+            inner["clients"]["a"]["score"] = 50
+            inner["log"].append("inner")
+            raise Boom
+        assert root["n"] == 1 and root["log"] == ["start"]
+        root["log"].append("outer")
+    assert_on_disk(state, {"n": 1, "clients": {"a": {"score": 1}}, "log": ["start", "outer"]})
+
+
+def test_an_outer_exception_rolls_back_a_finished_inner_block_too(path):
+    state = stateview.open(path, default=START)
+    with pytest.raises(Boom), state.transaction() as root:
+        with state.transaction() as inner:
+            inner["n"] = 5
+        root["log"].append("x")
+        raise Boom
+    assert_on_disk(state, START)
+
+
+def test_a_failed_commit_rolls_the_transaction_back(path):
+    fs = FaultFS()
+    state = StateFile(path, default=START, fs=fs)
+    before = fingerprint(path)
+    fs.armed = "fsync"
+    with pytest.raises(CommitFailed), state.transaction() as root:
+        root["n"] = 7
+    assert fingerprint(path) == before
+    assert_on_disk(state, START)
+    with state.transaction() as root:
+        root["n"] = 8
+    assert_on_disk(state, {**START, "n": 8})
+
+
+def test_a_failed_autocommit_puts_replaced_views_back(path):
+    fs = FaultFS()
+    state = StateFile(path, default=START, fs=fs)
+    clients, log = state["clients"], state["log"]
+    fs.armed = "replace"
+    with pytest.raises(CommitFailed):
+        state["clients"] = {}
+    fs.armed = "write_all"
+    with pytest.raises(CommitFailed):
+        state["log"].pop(0)
+    assert_on_disk(state, START)
+    assert clients is state["clients"] and log is state["log"]
+    clients["a"]["score"] = 3
+    assert_on_disk(state, {**START, "clients": {"a": {"score": 3}}})
+
+
+def test_a_transaction_sees_every_commit_made_before_it(path):
+    mine = stateview.open(path, default=START)
+    other = stateview.open(path)
+    other["n"] = 41
+    other["clients"]["z"] = {"score": 0}
+    with mine.transaction() as root:
+        root["n"] += 1
+        assert "z" in root["clients"]
+    assert_on_disk(mine, {"n": 42, "clients": {"a": {"score": 1}, "z": {"score": 0}},
+                          "log": ["start"]})
+
+
+def test_other_threads_wait_for_the_block_and_lose_nothing(path):
+    state = stateview.open(path, default=START)
+    entered, done = threading.Event(), threading.Event()
+
+    def writer():
+        entered.wait(30)
+        state["log"].append("thread")
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    with state.transaction() as root:
+        entered.set()
+        assert not done.wait(0.1)  # the thread's mutation waits for the block
+        root["n"] = 1
+        assert root["log"] == ["start"]
+    thread.join(30)
+    assert done.is_set()
+    assert_on_disk(state, {**START, "n": 1, "log": ["start", "thread"]})
+
+
+def test_reads_from_other_threads_do_not_wait_for_a_transaction(path):
+    state = stateview.open(path, default=START)
+    seen = []
+    with state.transaction() as root:
+        root["n"] = 3
+        thread = threading.Thread(target=lambda: seen.append(state["clients"]["a"]["score"]))
+        thread.start()
+        thread.join(30)
+    assert seen == [1]
+
+
+def test_the_exception_escapes_unchanged(path):
+    state = stateview.open(path, default=START)
+    error = Boom("mine")
+    with pytest.raises(Boom) as info, state.transaction() as root:
+        root["n"] = 1
+        raise error
+    assert info.value is error
