@@ -112,6 +112,8 @@ class StateFile:
         self._writing = False
         self._pending: list[_Ticket] = []
         self._batch_sizes: collections.deque[int] = collections.deque(maxlen=16)
+        self._failures = 0  # failed writes so far; a transaction notices one under it
+        self._last_failure: OSError = OSError("no failure")
         self._dirty = 0
         self._committed = b""
         self._disk: tuple[tuple[int, int, int, int] | None, str | None] = (None, None)
@@ -176,20 +178,26 @@ class StateFile:
 
         Serializable across threads and processes: the lock is held for the block, the
         document is reloaded first if another process committed, and if the block raises,
-        memory goes back to the last durable version (or, nested, to where the inner block
-        began). Other threads' mutations wait for the block to end; their reads do not.
+        memory goes back to where the block began. Other threads' mutations and transactions
+        wait for the block to end; their reads do not. A block may start while earlier
+        commits of this StateFile are still being written, and its commit may share their
+        write (group commit); if such an earlier write fails, the block's commit fails too.
         """
         me = threading.get_ident()
         with self._cond:
             self._check_open()
             if self._txn_owner == me:
-                savepoint = self._serialize()
+                savepoint: bytes | None = self._serialize()
                 self._txn_depth += 1
                 nested = True
             else:
                 nested = False
-                while self._txn_owner is not None or self._writing or self._pending:
+                while self._txn_owner is not None:
                     self._cond.wait()
+                self._yield_lock_if_hogged()
+                while self._txn_owner is not None:
+                    self._cond.wait()
+                self._check_open()
                 fresh = self._take_lock()
                 self._txn_owner, self._txn_depth = me, 1
                 try:
@@ -198,17 +206,22 @@ class StateFile:
                 except BaseException:
                     self._end_transaction()
                     raise
-                start = self._dirty
+                start, failures = self._dirty, self._failures
+                # Changes of other threads still on their way to disk are not ours to undo.
+                savepoint = self._serialize() if self._writing or self._pending else None
         try:
             yield self._root
         except BaseException:
             with self._cond:
                 if nested:
                     self._txn_depth -= 1
+                    assert savepoint is not None
                     self._reset_to(savepoint, "rolled back to the start of the inner block")
                 else:
                     if self._dirty != start:
-                        self._reset_to(self._committed, "transaction rolled back")
+                        self._reset_to(savepoint if savepoint is not None and
+                                       self._failures == failures else self._committed,
+                                       "transaction rolled back")
                     self._end_transaction()
             raise
         if nested:
@@ -216,6 +229,15 @@ class StateFile:
                 self._txn_depth -= 1
             return
         with self._cond:
+            if self._failures != failures:
+                # An earlier write this block built on failed and memory went back to the
+                # durable version under it: committing now would write half a transaction.
+                error = self._last_failure
+                if self._dirty != start:
+                    self._reset_to(self._committed, "transaction built on a failed commit")
+                self._end_transaction()
+                raise CommitFailed(self.paths.target, "writing an earlier commit this "
+                                   "transaction built on", error) from error
             if self._dirty == start:
                 self._end_transaction()
                 return
@@ -223,7 +245,8 @@ class StateFile:
                 if self.schema is not None:
                     self.schema.validate(self._root)
             except SchemaViolation:
-                self._reset_to(self._committed, "transaction refused by the schema")
+                self._reset_to(savepoint if savepoint is not None else self._committed,
+                               "transaction refused by the schema")
                 self._end_transaction()
                 raise
             ticket = _Ticket()
@@ -469,6 +492,8 @@ class StateFile:
         """A write failed: roll memory back to the durable version; fail every waiter."""
         waiting = batch + self._pending
         self._pending = []
+        self._failures += 1
+        self._last_failure = error if isinstance(error, OSError) else OSError(str(error))
         self._reset_to(self._committed, f"commit failed: {error}")
         for ticket in waiting:
             ticket.done, ticket.error = True, error
