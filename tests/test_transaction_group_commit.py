@@ -80,12 +80,11 @@ def test_a_transaction_built_on_a_write_that_fails_fails_and_leaves_nothing(tmp_
     writer = threading.Thread(target=autocommit)
     writer.start()
     assert fs.entered.wait(30)  # a = 1 is applied in memory and being written
-    with pytest.raises(stateview.CommitFailed) as info:
-        with state.transaction() as root:
-            assert root["a"] == 1  # it sees the change on its way to disk
-            fs.release.set()  # ... which now fails
-            writer.join(30)
-            root["b"] = root["a"] + 1
+    with pytest.raises(stateview.CommitFailed) as info, state.transaction() as root:
+        assert root["a"] == 1  # it sees the change on its way to disk
+        fs.release.set()  # ... which now fails
+        writer.join(30)
+        root["b"] = root["a"] + 1
     assert info.value.errno == errno.EIO
     assert len(errors) == 1 and isinstance(errors[0], stateview.CommitFailed)
     assert path.read_bytes() == before
