@@ -8,7 +8,7 @@ Measures, headless (``App.run_test``) at 120x35:
   200,000 nodes (target < 1.5 s);
 * reload latency: from another process's acknowledged commit (through stateview, in a
   subprocess) to the new version painted, for the 10 MB document and a 5 KB one (target:
-  under 300 ms, with a 100 ms poll; strict parsing of 10 MB alone takes about 0.4 s);
+  under 300 ms, with a 50 ms poll; strict parsing of 10 MB alone takes about 0.2 s);
 * expanding an object with 100,000 children (first page built, UI responsive again).
 
 Each figure is the median of ``--rounds`` runs. Machines are noisy: read the numbers as a

@@ -54,16 +54,23 @@ def diff(old: Any, new: Any, limit: int = 1000) -> list[Change]:
         if _same(a, b):
             continue
         if isinstance(a, dict) and isinstance(b, dict):
-            # Pushed in reverse so they pop in document order: new keys, then removed ones.
-            for key in reversed([k for k in a if k not in b]):
-                stack.append(((*path, key), a[key], _MISSING))
-            for key in reversed(list(b)):
-                stack.append(((*path, key), a.get(key, _MISSING), b[key]))
+            # Equal entries are skipped here, before any path is built: in a wide object
+            # with one change that is all but one of them. Pushed in reverse so they pop in
+            # document order: new keys, then removed ones.
+            pending = [(key, a[key], _MISSING) for key in a if key not in b]
+            pending.reverse()
+            differing = [(key, a.get(key, _MISSING), value) for key, value in b.items()
+                         if not _same(a.get(key, _MISSING), value)]
+            differing.reverse()
+            stack.extend(((*path, k), x, y) for k, x, y in pending)
+            stack.extend(((*path, k), x, y) for k, x, y in differing)
             continue
         if isinstance(a, list) and isinstance(b, list):
             for i in range(max(len(a), len(b)) - 1, -1, -1):
-                stack.append(((*path, i), a[i] if i < len(a) else _MISSING,
-                              b[i] if i < len(b) else _MISSING))
+                x = a[i] if i < len(a) else _MISSING
+                y = b[i] if i < len(b) else _MISSING
+                if not _same(x, y):
+                    stack.append(((*path, i), x, y))
             continue
         if a is _MISSING:
             changes.append(Change(path, join_pointer(path), "added", None, b))

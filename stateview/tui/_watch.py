@@ -47,7 +47,7 @@ class FileWatcher:
         path: str,
         lock_path: str,
         on_change: Callable[[Signature], None],
-        interval: float = 0.1,
+        interval: float = 0.05,
     ) -> None:
         self.path = path
         self.lock_path = lock_path

@@ -96,7 +96,7 @@ class StateViewApp(Actions):
         clock: Callable[[], datetime] = datetime.now,
         status_reader: Callable[[StatePaths], FileStatus] = read_status,
         highlight_seconds: float = 2.0,
-        poll_interval: float = 0.1,
+        poll_interval: float = 0.05,
     ) -> None:
         """Watch ``path``.
 
