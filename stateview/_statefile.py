@@ -35,20 +35,21 @@ from ._errors import (
     InvalidValue,
     LockTimeout,
     SchemaViolation,
-    StateFileMissing,
     StorageError,
 )
+from ._loading import UNSET as _UNSET
+from ._loading import load_initial
 from ._lock import process_lock, read_info
 from ._paths import StatePaths
 from ._schema import Schema, load_schema
-from ._tree import merge, plain, serialize
+from ._tree import merge, plain, pointer_of, root_of, serialize
+from ._undo import restore, shallow
 from ._views import DictView, ListView, new_root
 
 __all__ = ["ChangeEvent", "StateFile", "open"]
 
 log = logging.getLogger("stateview")
 
-_UNSET: Any = object()
 _HOG_SECONDS = 0.25  # longest continuous hold of the lock by group commits
 _HOG_PAUSE = 0.01  # then the lock is left free this long
 _LINGER = 0.001  # how long a would-be leader waits for other threads to join its write
@@ -337,7 +338,7 @@ class StateFile:
             except BaseException:
                 self._release_if_idle()
                 raise
-            saved = _shallow(node) if self.schema is not None else None
+            saved = shallow(node) if self.schema is not None else None
             self._journal_list(node)
             try:
                 yield
@@ -345,11 +346,11 @@ class StateFile:
                 self._release_if_idle()
                 raise
             self._dirty += 1
-            if self.schema is not None:
+            if self.schema is not None and saved is not None:
                 try:
                     self.schema.validate(self._root)
                 except SchemaViolation:
-                    _restore_shallow(node, saved)
+                    restore(node, saved)
                     self._release_if_idle()
                     raise
             if self._callbacks:
@@ -483,9 +484,8 @@ class StateFile:
         self._release_if_idle()
         self._cond.notify_all()
         if error is None and self._callbacks:
-            from ._tree import pointer_of
-
-            pointers = sorted({pointer_of(n) or "/" for n in touched if _attached(n)})
+            pointers = sorted({pointer_of(n) or "/" for n in touched
+                               if root_of(n)._doc is not None})
             self._notify(ChangeEvent("local", pointers))
 
     def _fail(self, batch: list[_Ticket], error: BaseException) -> None:
@@ -511,7 +511,7 @@ class StateFile:
     def _reset_to(self, text: bytes, why: str) -> None:
         value = _jsontext.loads(text, self.paths.target)
         for node, elements in self._list_journal.values():
-            _put_back(node, elements)
+            restore(node, elements)
         self._list_journal.clear()
         changed: list[str] = []
         graves: dict[tuple[int, str], Any] = {}
@@ -583,37 +583,9 @@ class StateFile:
         return bool(changed)
 
     def _load(self, default: Any) -> None:
-        from ._recover import candidates, heal_on_open
-
+        data, value = load_initial(self.paths, self._fs, self.schema, self.backups, default,
+                                   self._lock)
         target = self.paths.target
-        try:
-            data = self._fs.read_bytes(target)
-        except FileNotFoundError:
-            # A good copy (a backup, a complete temp file) is data someone had: restore it
-            # rather than start from the default. Torn temp files of a first commit that
-            # never finished are not, and do not stop the default from being created.
-            if any(c.problem is None for c in candidates(self.paths, self._fs, self.schema)):
-                data = heal_on_open(self.paths, self._fs, self.schema, self.backups,
-                                    "the state file is missing")
-            elif default is _UNSET:
-                raise StateFileMissing(self.path) from None
-            else:
-                value = plain(new_root(default, None))
-                if self.schema is not None:
-                    self.schema.validate(value)
-                data = _jsontext.dumps(value).encode("utf-8")
-                replace_file(self.paths, data, self._fs, self.backups)
-                self._lock.record_commit(secrets.token_hex(8))
-        except IsADirectoryError as e:
-            raise StorageError(target, "reading the state file (it is a directory)", e) from e
-        except OSError as e:
-            raise StorageError(target, "reading the state file", e) from e
-        value = self._parse_or_heal(data)
-        if not isinstance(value, (dict, list)):
-            raise InvalidValue("", f"{target}: the document's root is a {type(value).__name__};"
-                               " a state file holds an object or an array")
-        if self.schema is not None:
-            self.schema.validate(value)
         try:
             self._root = new_root(value, self)
         except InvalidValue as e:  # JSON that Python reads but stateview cannot write back
@@ -625,17 +597,7 @@ class StateFile:
         except OSError as e:
             raise StorageError(target, "checking the state file", e) from e
         self._disk = (_disk_id(st), self._lock.last_commit_token())
-        self._committed = data
-
-    def _parse_or_heal(self, data: bytes) -> Any:
-        from ._recover import heal_on_open
-
-        try:
-            return _jsontext.loads(data, self.paths.target)
-        except CorruptFile as e:
-            healed = heal_on_open(self.paths, self._fs, self.schema, self.backups, str(e),
-                                  error=e)
-            return _jsontext.loads(healed, self.paths.target)
+        self._committed = data  # the healed bytes, when open restored a copy
 
     def _notify(self, event: ChangeEvent) -> None:
         for callback in list(self._callbacks):
@@ -668,53 +630,6 @@ class _ClosedRoot:
 
     def __getitem__(self, key: Any) -> Any:
         raise Closed(f"{self.path}: this StateFile is closed")
-
-
-def _attached(node: Any) -> bool:
-    while node._parent is not None:
-        node = node._parent
-    return node._doc is not None
-
-
-def _put_back(node: Any, elements: list[Any]) -> None:
-    """Give a list its elements of before a rolled-back change (values are merged after)."""
-    from ._tree import detach, touch
-
-    keep = {id(v) for v in elements}
-    for value in node:
-        if id(value) not in keep:
-            detach(value)
-    list.__setitem__(node, slice(None), elements)
-    for value in elements:
-        if type(value) in (DictView, ListView):
-            value._parent, value._key = node, None
-    touch(node, whole=True)
-
-
-def _shallow(node: Any) -> Any:
-    return dict(node) if type(node) is DictView else list(node)
-
-
-def _restore_shallow(node: Any, saved: Any) -> None:
-    """Undo one autocommit mutation of ``node`` (the schema refused it)."""
-    from ._tree import detach, touch
-
-    keep = {id(v) for v in (saved.values() if isinstance(saved, dict) else saved)}
-    for value in list(dict.values(node) if type(node) is DictView else node):
-        if id(value) not in keep:
-            detach(value)
-    if type(node) is DictView:
-        dict.clear(node)
-        dict.update(node, saved)
-        for k, v in saved.items():
-            if type(v) in (DictView, ListView):
-                v._parent, v._key = node, k
-    else:
-        list.__setitem__(node, slice(None), saved)
-        for v in saved:
-            if type(v) in (DictView, ListView):
-                v._parent, v._key = node, None
-    touch(node, whole=True)
 
 
 def open(
