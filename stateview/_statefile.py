@@ -521,14 +521,18 @@ class StateFile:
         merge(self._root, value, changed, "", graves)
         log.debug("%s: %s (%d values restored)", self.path, why, len(changed))
 
+    def _stat_target(self, error: type[StorageError]) -> os.stat_result | None:
+        """The state file's status, ``None`` when it is missing."""
+        try:
+            return self._fs.stat(self.paths.target)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise error(self.paths.target, "checking the state file", e) from e
+
     def _refresh_locked(self) -> None:
         """Under the lock: reload if another writer committed since our version."""
-        try:
-            st = self._fs.stat(self.paths.target)
-        except FileNotFoundError:
-            st = None
-        except OSError as e:
-            raise CommitFailed(self.paths.target, "checking the current file", e) from e
+        st = self._stat_target(CommitFailed)  # a commit is what fails here
         if st is None:
             # Deleted behind our back: memory holds the last acknowledged version, and the
             # next commit writes it out again.
@@ -540,12 +544,7 @@ class StateFile:
         self._reload(token)
 
     def _refresh_unlocked(self) -> bool:
-        try:
-            st = self._fs.stat(self.paths.target)
-        except FileNotFoundError:
-            st = None
-        except OSError as e:
-            raise StorageError(self.paths.target, "checking the state file", e) from e
+        st = self._stat_target(StorageError)
         if st is None:
             return False
         last = read_info(self.paths.lock).get("last_commit")
