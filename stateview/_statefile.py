@@ -386,6 +386,9 @@ class StateFile:
             self._lock.acquire(self, self.lock_timeout, exclusive=self.exclusive)
         except LockTimeout:
             raise
+        except FileNotFoundError as e:
+            raise StorageError(self.paths.lock, f"taking the lock (the directory "
+                               f"{self.paths.directory} does not exist)", e) from e
         except OSError as e:
             raise StorageError(self.paths.lock, "taking the lock", e) from e
         self._lock_held = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 from typing import Any
 
@@ -46,6 +47,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _read(path: str) -> Any:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+            # A FIFO would block the read for ever; a device is no state file either.
+            raise CorruptFile(path, "is not a regular file (a pipe, socket or device)")
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
