@@ -330,6 +330,8 @@ class StateFile:
             while self._txn_owner is not None:
                 self._cond.wait()
             self._yield_lock_if_hogged()
+            while self._txn_owner is not None:  # one may have begun while we paused
+                self._cond.wait()
             self._check_open()
             try:
                 if self._take_lock():
