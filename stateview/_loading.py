@@ -18,8 +18,6 @@ from ._lock import ProcessLock
 from ._paths import StatePaths
 from ._recover import candidates, heal_on_open
 from ._schema import Schema
-from ._tree import plain
-from ._views import new_root
 
 __all__ = ["UNSET", "load_initial"]
 
@@ -35,6 +33,8 @@ def load_initial(
     lock: ProcessLock,
 ) -> tuple[bytes, Any]:
     """The file's bytes and its value (plain), after healing or creating it if needed.
+
+    ``default`` is a plain value already checked against the JSON-value rules, or UNSET.
 
     Raises:
         StateFileMissing: no file, no good copy, no default.
@@ -75,10 +75,9 @@ def load_initial(
 
 def _create(paths: StatePaths, fs: FileSystem, schema: Schema | None, backups: int,
             default: Any, lock: ProcessLock) -> bytes:
-    value = plain(new_root(default, None))
     if schema is not None:
-        schema.validate(value)
-    data = _jsontext.dumps(value).encode("utf-8")
+        schema.validate(default)
+    data = _jsontext.dumps(default).encode("utf-8")
     replace_file(paths, data, fs, backups)
     lock.record_commit(secrets.token_hex(8))
     return data

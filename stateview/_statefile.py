@@ -128,9 +128,11 @@ class StateFile:
         self._root: Any = None
 
         # Checked before anything touches the disk: a bad default must not create a file.
-        if default is not _UNSET and not isinstance(new_root(default, None), (dict, list)):
-            raise InvalidValue("", f"the default is a {type(default).__name__}; a state "
-                               "file holds an object or an array")
+        if default is not _UNSET:
+            default = plain(new_root(default, None))  # checked once, and copied in
+            if not isinstance(default, (dict, list)):
+                raise InvalidValue("", f"the default is a {type(default).__name__}; a state "
+                                   "file holds an object or an array")
         with self._cond:
             self._take_lock()
             try:

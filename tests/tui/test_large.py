@@ -9,6 +9,13 @@ from ._helpers import cursor_pointer, drive, labels, make_app, wait_until
 WIDE = 100_000
 
 
+def _wide_file(tmp_path):
+    """An object with WIDE children under /flat."""
+    path = tmp_path / "wide.json"
+    path.write_text(json.dumps({"flat": {f"k{i:06d}": i for i in range(WIDE)}}))
+    return path
+
+
 def write_big(path, clients=40_000):
     bio = "likes long walks through JSON documents and atomic renames; " * 2
     doc = {"stats": {"ticks": 0}, "clients": {
@@ -34,9 +41,7 @@ def test_a_10_mb_document_opens_with_only_its_first_level_built(tmp_path):
 
 
 def test_an_object_with_100000_children_expands_one_page_at_a_time(tmp_path):
-    path = tmp_path / "wide.json"
-    path.write_text(json.dumps({"flat": {f"k{i:06d}": i for i in range(WIDE)}}))
-    app = make_app(path)
+    app = make_app(_wide_file(tmp_path))
 
     async def scenario(pilot):
         tree = app.json_tree
@@ -90,9 +95,7 @@ def test_search_in_a_large_document_runs_off_the_ui_thread_and_finds_deep_values
 
 
 def test_going_far_into_a_wide_object_builds_a_page_around_the_target(tmp_path):
-    path = tmp_path / "wide.json"
-    path.write_text(json.dumps({"flat": {f"k{i:06d}": i for i in range(WIDE)}}))
-    app = make_app(path)
+    app = make_app(_wide_file(tmp_path))
 
     async def scenario(pilot):
         tree = app.json_tree
