@@ -5,8 +5,10 @@ or raises :class:`CommitFailed` with the file showing what it showed before and 
 left. Every file-system call goes through the :class:`~stateview._fs.FileSystem` seam.
 
     create temp (O_EXCL|O_NOFOLLOW)  ->  mode/owner  ->  write all  ->  fsync  ->  close
+      (or: open .NAME.spare if nobody has it open -> write in place -> fdatasync -> close)
     ->  hard-link the current file as .NAME.prev-<random>.tmp
-    ->  os.replace(temp, NAME)  ->  fsync(DIR)  ->  acknowledged
+    ->  os.replace(temp, NAME)  ->  os.replace(oldest kept version, .NAME.spare)
+    ->  fsync(DIR)  ->  acknowledged
     ->  rotate backups: NAME.bak.N-1 -> NAME.bak.N ... .prev -> NAME.bak
 """
 
@@ -24,7 +26,7 @@ __all__ = ["replace_file"]
 
 
 def replace_file(
-    paths: StatePaths, data: bytes, fs: FileSystem, backups: int = 1
+    paths: StatePaths, data: bytes, fs: FileSystem, backups: int = 1, recycle: bool = True
 ) -> os.stat_result:
     """Make ``data`` the durable content of ``paths.target``.
 
@@ -33,6 +35,9 @@ def replace_file(
         data: the whole new file.
         fs: the file-system seam.
         backups: how many previous versions to keep as ``NAME.bak`` ... ``NAME.bak.N``.
+        recycle: write into the spare (``.NAME.spare``) when nobody has it open, and retire
+            the version that falls out of the backups to be the next spare, rather than
+            allocate a new file and free an old one each commit.
 
     Returns:
         The new file's status (as ``fstat`` saw it before the rename, which keeps the inode).
@@ -54,7 +59,12 @@ def replace_file(
         raise CommitFailed(target, "checking the current file",
                            error(21, "not a regular file", target))
 
-    temp, written = _write_temp(paths, data, fs, current)
+    recycle = recycle and fs.recycles and current is not None
+    written = _write_spare(paths, data, fs, current) if recycle else None
+    if written is not None:
+        temp = paths.spare
+    else:
+        temp, written = _write_temp(paths, data, fs, current)
     # The previous version stays reachable under a private name until the new one is
     # durable, so that a failure after the rename (a directory fsync refused, as some network
     # shares do) can put it back. Backups rotate only after success: a failed commit must not
@@ -72,13 +82,17 @@ def replace_file(
         if previous is not None:
             _remove(fs, previous)
         raise CommitFailed(target, step, e) from e
+    # The version that falls out of the kept ones becomes the spare. Renamed before the
+    # directory fsync, so that the next commit writes only into a file that is durably
+    # nobody's backup: a power cut mid-write must not tear NAME.bak.
+    retired = _retire(paths, fs, backups, previous) if recycle else None
 
     try:
         fs.fsync_dir(paths.directory)
     except OSError as e:
-        _undo_rename(paths, fs, previous)
+        _undo_rename(paths, fs, previous, retired)
         raise CommitFailed(target, "syncing the directory", e) from e
-    if previous is not None:
+    if previous is not None and retired != previous:
         # The commit is durable. Failures from here on leave a `.NAME.prev-*.tmp` that
         # `stateview recover` moves into place; they do not fail the commit.
         try:
@@ -89,6 +103,56 @@ def replace_file(
         except OSError:
             pass
     return written
+
+
+def _write_spare(
+    paths: StatePaths, data: bytes, fs: FileSystem, current: os.stat_result | None
+) -> os.stat_result | None:
+    """Write the new version into the spare; ``None`` when there is no spare to use.
+
+    A spare that someone still has open, or that cannot be written, is removed (its readers
+    keep their copy) and the commit falls back to a new temp file.
+    """
+    try:
+        fd = fs.open_spare(paths.spare)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        _remove(fs, paths.spare)
+        return None
+    try:
+        try:
+            if current is not None:
+                _copy_owner(fs, fd, os.fstat(fd), current)
+            fs.rewrite(fd, data)
+            fs.datasync(fd)
+            written = os.fstat(fd)
+        finally:
+            fs.close(fd)
+    except OSError:
+        _remove(fs, paths.spare)  # torn: garbage either way; a new temp file takes over
+        return None
+    return written
+
+
+def _retire(paths: StatePaths, fs: FileSystem, backups: int, previous: str | None) -> str | None:
+    """Rename the version that no longer needs keeping to the spare; returns its old name."""
+    oldest = paths.backup(backups) if backups else previous
+    if oldest is None or not os.path.lexists(oldest):
+        return None
+    try:
+        fs.replace(oldest, paths.spare)
+    except OSError:
+        return None  # it stays where it is, and rotation frees it as before
+    return oldest
+
+
+def _copy_owner(fs: FileSystem, fd: int, mine: os.stat_result, current: os.stat_result) -> None:
+    mode = stat.S_IMODE(current.st_mode)
+    if stat.S_IMODE(mine.st_mode) != mode:
+        fs.fchmod(fd, mode)
+    if os.geteuid() == 0 and (mine.st_uid, mine.st_gid) != (current.st_uid, current.st_gid):
+        fs.fchown(fd, current.st_uid, current.st_gid)
 
 
 def _write_temp(
@@ -137,13 +201,17 @@ def _rotate_backups(paths: StatePaths, fs: FileSystem, backups: int, previous: s
     fs.replace(previous, paths.backup(1))
 
 
-def _undo_rename(paths: StatePaths, fs: FileSystem, previous: str | None) -> None:
-    """Put the previous version back after a failure that followed the rename.
+def _undo_rename(
+    paths: StatePaths, fs: FileSystem, previous: str | None, retired: str | None
+) -> None:
+    """Put the previous version (and a retired one) back after a failure after the rename.
 
     Best effort: this runs because the disk is failing; the original error is what the caller
     reports either way.
     """
     with contextlib.suppress(OSError):
+        if retired is not None:
+            fs.replace(paths.spare, retired)
         if previous is None:
             fs.unlink(paths.target)  # the first commit: there was no file before
         else:

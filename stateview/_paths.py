@@ -6,6 +6,7 @@ For a state file ``DIR/NAME``::
     DIR/NAME.lock                 the permanent lock file
     DIR/.NAME.<random>.tmp        a commit in flight (an orphan when no writer is alive)
     DIR/.NAME.prev-<random>.tmp   the version a commit replaced, until it becomes NAME.bak
+    DIR/.NAME.spare               the oldest version, retired, to be overwritten by a commit
     DIR/NAME.bak, NAME.bak.2 ...  previous versions, newest first
     DIR/NAME.corrupt-<UTC stamp>  an unreadable document set aside by recovery
 
@@ -68,6 +69,16 @@ class StatePaths:
     def new_previous(self) -> str:
         """Where a commit keeps the previous version until it becomes ``NAME.bak``."""
         return os.path.join(self.directory, f".{self.name}.prev-{secrets.token_hex(6)}.tmp")
+
+    @property
+    def spare(self) -> str:
+        """A retired version that the next commit overwrites rather than allocate a new file.
+
+        Freeing a file's blocks and allocating new ones costs as much as a third of a small
+        commit (more on file systems mounted with ``discard``). Not a leftover: garbage by
+        definition, never read back, removed when the last writer closes.
+        """
+        return os.path.join(self.directory, f".{self.name}.spare")
 
     def backup(self, generation: int) -> str:
         """``NAME.bak`` for generation 1, ``NAME.bak.N`` after it."""

@@ -125,6 +125,7 @@ class StateFile:
         self._list_journal: dict[int, tuple[Any, list[Any]]] = {}
         self._watcher: threading.Thread | None = None
         self._closed = False
+        self._wrote = False  # committed at least once (close then frees the spare)
         self._root: Any = None
 
         # Checked before anything touches the disk: a bad default must not create a file.
@@ -298,6 +299,7 @@ class StateFile:
             while self._writing or self._pending or self._txn_owner is not None:
                 self._cond.wait()
             self._closed = True
+            self._drop_spare()
             if self._lock_held:
                 self._lock.release(self)
                 self._lock_held = False
@@ -364,6 +366,25 @@ class StateFile:
             self._await(ticket)
 
     # -- internals (called with self._cond held) ---------------------------------------------
+
+    def _drop_spare(self) -> None:
+        """Free the spare this StateFile's commits kept (under the lock: a writer may be
+        about to use it). Another writer's next commit simply writes a new file."""
+        if not self._wrote or not os.path.lexists(self.paths.spare):
+            return
+        fresh = not self._lock_held
+        if fresh:
+            try:
+                self._lock.acquire(self, min(1.0, self.lock_timeout))
+            except (LockTimeout, OSError):
+                return
+        try:
+            self._fs.unlink(self.paths.spare)
+        except OSError:
+            pass
+        finally:
+            if fresh:
+                self._lock.release(self)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -480,6 +501,7 @@ class StateFile:
             self._fail(batch, error)
         else:
             self._committed = data
+            self._wrote = True
             self._disk = (disk, token)
             for ticket in batch:
                 ticket.done = True

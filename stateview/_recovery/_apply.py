@@ -153,7 +153,7 @@ def _restore(plan: Plan, fs: FileSystem) -> Step:
     assert source is not None
     try:
         # backups=0: rotating would push a good backup out in favour of the bad file.
-        replace_file(plan.paths, source.data, fs, backups=0)
+        replace_file(plan.paths, source.data, fs, backups=0, recycle=False)
     except OSError as e:
         return Step("restore", plan.paths.target, source.path, ok=False, note=str(e), error=e)
     return Step("restore", plan.paths.target, source.path)

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from stateview._fs import FileSystem
 
 #: The seam's methods, in the order a commit usually calls them.
-STEPS = ("stat", "open_new", "fchmod", "fchown", "write_all", "fsync", "close", "link",
-         "replace", "unlink", "fsync_dir", "read_bytes")
+STEPS = ("stat", "open_spare", "open_new", "fchmod", "fchown", "rewrite", "write_all",
+         "datasync", "fsync", "close", "link", "replace", "unlink", "fsync_dir", "read_bytes")
 
 
 class CountingFS(FileSystem):
@@ -50,6 +50,18 @@ class CountingFS(FileSystem):
     def open_new(self, path: str, mode: int) -> int:
         self._step("open_new")
         return super().open_new(path, mode)
+
+    def open_spare(self, path: str) -> int:
+        self._step("open_spare")
+        return super().open_spare(path)
+
+    def rewrite(self, fd: int, data: bytes) -> None:
+        self._step("rewrite")
+        super().rewrite(fd, data)
+
+    def datasync(self, fd: int) -> None:
+        self._step("datasync")
+        super().datasync(fd)
 
     def fchmod(self, fd: int, mode: int) -> None:
         self._step("fchmod")

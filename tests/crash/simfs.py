@@ -7,7 +7,8 @@ could leave behind:
 
 * file data written but not yet fsynced is lost or cut short: the file keeps only what its last
   fsync made durable, or half of the rest, or all but one byte, or all of it, or (as XFS can
-  show after a crash) the full length in NUL bytes;
+  show after a crash) the full length in NUL bytes. A file rewritten in place (the spare)
+  shows its old bytes, its new ones, or a mix of both;
 * creations, links, renames and unlinks not yet followed by a directory fsync may each be
   undone. Every subset is tried that keeps the order of operations on any one name (a file
   system may reorder unrelated entries, but never replays a rename of a name before the
@@ -32,7 +33,7 @@ from stateview._fs import FileSystem
 #: Operations that change which name points at which file.
 DIR_OPS = frozenset({"create", "link", "replace", "unlink"})
 #: Operations that change the disk at all (the rest only read or touch metadata we ignore).
-MUTATING = DIR_OPS | {"write", "fsync", "fsync_dir"}
+MUTATING = DIR_OPS | {"open", "write", "rewrite", "fsync", "fsync_dir"}
 
 
 @dataclass
@@ -84,6 +85,19 @@ class Recorder(FileSystem):
         fd = super().open_new(path, mode)
         self._log("create", path=path, fd=fd)
         return fd
+
+    def open_spare(self, path: str) -> int:
+        fd = super().open_spare(path)
+        self._log("open", path=path, fd=fd)
+        return fd
+
+    def rewrite(self, fd: int, data: bytes) -> None:
+        super().rewrite(fd, data)
+        self._log("rewrite", fd=fd, data=bytes(data))
+
+    def datasync(self, fd: int) -> None:
+        super().datasync(fd)
+        self._log("fsync", fd=fd)
 
     def fchmod(self, fd: int, mode: int) -> None:
         super().fchmod(fd, mode)
@@ -138,6 +152,7 @@ class Inode:
     content: bytes
     synced: int  # bytes made durable by the last fsync
     mtime_ns: int
+    base: bytes | None = None  # durable bytes under an unsynced rewrite in place
 
 
 @dataclass(frozen=True)
@@ -192,6 +207,12 @@ def _cut(inode: Inode, variant: str) -> bytes:
     data, durable = inode.content, inode.synced
     if durable >= len(data):
         return data
+    if inode.base is not None:  # blocks of the new bytes over the old ones, in any mix
+        old = inode.base.ljust(len(data), b"\0")
+        half = len(data) // 2
+        return {"synced": inode.base, "half": data[:half] + old[half:len(data)],
+                "all-but-one": data[:-1] + old[len(data) - 1:len(data)],
+                "zeros": b"\0" * len(data)}.get(variant, data)
     if variant == "synced":
         return data[:durable]
     if variant == "half":
@@ -249,6 +270,7 @@ def crash_states(
     inodes: dict[int, Inode] = {
         ino: Inode(data, len(data), mtime) for ino, (data, mtime) in before.inodes.items()}
     durable = dict(before.names)
+    current = dict(before.names)  # names as the running system sees them
     volatile_ops: list[Op] = []
     inode_of_fd: dict[int, int] = {}
     next_ino = -1
@@ -257,14 +279,22 @@ def crash_states(
             inode_of_fd[op.args["fd"]] = next_ino
             inodes[next_ino] = Inode(b"", 0, op.at)
             next_ino -= 1
+        elif op.name == "open":
+            inode_of_fd[op.args["fd"]] = current[os.path.basename(op.args["path"])]
         elif op.name == "write":
             node = inodes[inode_of_fd[op.args["fd"]]]
             node.content += op.args["data"]
             node.mtime_ns = op.at
+        elif op.name == "rewrite":
+            node = inodes[inode_of_fd[op.args["fd"]]]
+            if node.base is None:
+                node.base = node.content[:node.synced]
+            node.content, node.synced, node.mtime_ns = op.args["data"], 0, op.at
         elif op.name == "fsync":
             node = inodes[inode_of_fd[op.args["fd"]]]
-            node.synced = len(node.content)
+            node.synced, node.base = len(node.content), None
         if op.name in DIR_OPS:
+            _apply(current, op, inode_of_fd)
             volatile_ops.append(op)
         elif op.name == "fsync_dir":
             for done in volatile_ops:
@@ -325,8 +355,12 @@ def replay(before: Snapshot, ops: list[Op]) -> dict[str, bytes]:
         if op.name == "create":
             inode_of_fd[op.args["fd"]] = -1 - n
             inodes[-1 - n] = b""
+        elif op.name == "open":
+            inode_of_fd[op.args["fd"]] = names[os.path.basename(op.args["path"])]
         elif op.name == "write":
             inodes[inode_of_fd[op.args["fd"]]] += op.args["data"]
+        elif op.name == "rewrite":
+            inodes[inode_of_fd[op.args["fd"]]] = op.args["data"]
         if op.name in DIR_OPS:
             _apply(names, op, inode_of_fd)
     return {name: inodes[ino] for name, ino in sorted(names.items())}

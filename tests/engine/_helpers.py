@@ -123,6 +123,25 @@ class FaultFS(_fs.FileSystem):
             self.armed = None
             raise self.error
 
+    def _spoil_spare(self, step: str) -> None:
+        # The spare's steps fail with the plain step they stand for, without disarming: the
+        # commit falls back to a new temp file, whose own step then fails the commit.
+        if self.armed == step:
+            raise self.error
+
+    def open_spare(self, path: str) -> int:
+        self._spoil_spare("open_new")
+        return super().open_spare(path)
+
+    def rewrite(self, fd: int, data: bytes) -> None:
+        self._spoil_spare("write_all")
+        super().rewrite(fd, data)
+
+    def datasync(self, fd: int) -> None:
+        self._spoil_spare("fsync")
+        if self.sync:
+            super().datasync(fd)
+
     def open_new(self, path: str, mode: int) -> int:
         self._maybe_fail("open_new")
         return super().open_new(path, mode)
