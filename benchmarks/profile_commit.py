@@ -58,13 +58,15 @@ def _timing_fs(times: dict[str, float], counts: dict[str, int]) -> Any:
         def replace(self, src: str, dst: str) -> None:
             # Renaming over a backup drops the old backup's last link: its blocks are freed
             # here, which on ext4 waits for the journal. Timed apart from the commit's rename.
-            step = "replace (backup rotation)" if ".bak" in os.path.basename(dst) else (
-                "replace (temp -> file)")
+            base = os.path.basename(dst)
+            step = ("replace (backup rotation)" if ".bak" in base else
+                    "replace (retire to spare)" if base.endswith(".spare") else
+                    "replace (temp -> file)")
             timed(step, os.replace)(src, dst)
 
     fs = TimingFS()
-    for name in ("open_new", "fchmod", "write_all", "fsync", "close", "link", "unlink",
-                 "fsync_dir", "stat"):
+    for name in ("open_spare", "open_new", "fchmod", "rewrite", "write_all", "datasync", "fsync",
+                 "close", "link", "unlink", "fsync_dir", "stat"):
         setattr(fs, name, timed(name, getattr(fs, name)))
     fs.timed = timed  # type: ignore[attr-defined]
     return fs
@@ -131,10 +133,10 @@ def breakdown(size: str, threads: int, commits: int, seconds: float, txn: bool) 
         n = _loop(state, doc, threads, commits, seconds, txn=txn)
         wall = time.perf_counter() - t0
         state.close()
-    writes = counts["open_new"] or 1  # one temp file per write
+    writes = counts["fsync_dir"] or 1  # one directory fsync per write
     kind = "transactions" if txn else "autocommits"
     print(f"\n== {size}, {threads} thread(s), {kind}: {n} commits in {wall:.2f} s = "
-          f"{n / wall:,.1f} commits/s; {counts['open_new']} writes "
+          f"{n / wall:,.1f} commits/s; {counts['fsync_dir']} writes "
           f"({n / writes:.2f} commits per write)")
     print(f"   {'step':28} {'ms/write':>9} {'ms/commit':>10} {'calls':>7}")
     accounted = 0.0

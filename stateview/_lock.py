@@ -132,7 +132,6 @@ class ProcessLock:
         self._depth = 0
         self._token: str | None = None
         self._size = -1
-        self._written_at = 0.0
         self._released_at = 0.0
         self._streak_start = 0.0
         self._cond = threading.Condition(threading.Lock())
@@ -212,10 +211,12 @@ class ProcessLock:
             with contextlib.suppress(OSError):  # the record is for humans; unlocking matters
                 self._write()
             assert self._fd is not None
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            self._released_at = time.monotonic()
-            self.owner = None
-            self._cond.notify_all()
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            finally:  # even if the descriptor is gone, no owner here holds it any more
+                self._released_at = time.monotonic()
+                self.owner = None
+                self._cond.notify_all()
 
     def last_commit_token(self) -> str | None:
         """The token of the last commit, as read when the lock was taken (or since set)."""
@@ -225,8 +226,9 @@ class ProcessLock:
         """Note a commit (call while holding the lock).
 
         Other writers read the token only after taking the lock, so it must be in the file
-        by the time the lock is released, which :meth:`release` does. Meanwhile the file is
-        refreshed at most every half second for the people watching it.
+        before the lock can be released, even by the kernel when this process is killed:
+        it is written at every commit (one ``pwrite``, no fsync: the lock is not durable
+        state, and a power cut ends every holder anyway).
         """
         self._token = token
         self.info["last_commit"] = {
@@ -235,9 +237,7 @@ class ProcessLock:
             "pid": os.getpid(),
             "program": self.info.get("program", _program()),
         }
-        now = time.monotonic()
-        if now - self._written_at > 0.5:
-            self._write()
+        self._write()
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -298,7 +298,6 @@ class ProcessLock:
         if len(data) != self._size:
             os.ftruncate(self._fd, len(data))
             self._size = len(data)
-        self._written_at = time.monotonic()
 
 
 _registry: dict[str, ProcessLock] = {}

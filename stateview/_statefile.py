@@ -15,6 +15,7 @@ Concurrency (DESIGN.md, "Concurrency model"):
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import logging
@@ -22,6 +23,7 @@ import os
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +55,7 @@ log = logging.getLogger("stateview")
 _HOG_SECONDS = 0.25  # longest continuous hold of the lock by group commits
 _HOG_PAUSE = 0.01  # then the lock is left free this long
 _LINGER = 0.001  # how long a would-be leader waits for other threads to join its write
+_LOCK_LINGER = 0.002  # how long an idle StateFile keeps the lock for its next commit
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,10 @@ class StateFile:
         self._graveyard: list[tuple[Any, Any]] = []
         self._list_journal: dict[int, tuple[Any, list[Any]]] = {}
         self._watcher: threading.Thread | None = None
+        self._idle_since = 0.0
+        self._keeper: threading.Thread | None = None
+        self._keeper_parked = True
+        self._keeper_wake = threading.Event()
         self._closed = False
         self._wrote = False  # committed at least once (close then frees the spare)
         self._root: Any = None
@@ -134,12 +141,13 @@ class StateFile:
             if not isinstance(default, (dict, list)):
                 raise InvalidValue("", f"the default is a {type(default).__name__}; a state "
                                    "file holds an object or an array")
+        _open_files.add(self)
         with self._cond:
             self._take_lock()
             try:
                 self._load(default)
             finally:
-                self._release_if_idle()
+                self._release_now()  # opening is mostly followed by reading, not committing
 
     # -- public API --------------------------------------------------------------------------
 
@@ -303,6 +311,7 @@ class StateFile:
             if self._lock_held:
                 self._lock.release(self)
                 self._lock_held = False
+            self._keeper_wake.set()  # the keeper sees _closed and ends
             if type(self._root) in (DictView, ListView):
                 self._root._doc = None
             self._root = _ClosedRoot(self.path)
@@ -433,15 +442,61 @@ class StateFile:
             return
         while self._writing or self._pending:
             self._cond.wait()
-        self._release_if_idle()
+        self._release_now()
         if not self._lock_held:
             self._cond.wait(_HOG_PAUSE)
 
+    def _idle(self) -> bool:
+        return (not self.exclusive and self._txn_owner is None and not self._writing
+                and not self._pending)
+
     def _release_if_idle(self) -> None:
-        if (self._lock_held and not self.exclusive and self._txn_owner is None
-                and not self._writing and not self._pending):
+        """Let go of the lock once nothing is pending, after ``_LOCK_LINGER`` seconds idle.
+
+        A program that commits again within the linger keeps the lock, and with it the
+        knowledge that no one else committed: no lock-file round trip, no freshness check.
+        The keeper thread releases it; other writers wait at most that much longer.
+        """
+        if not self._lock_held or not self._idle():
+            return
+        self._idle_since = time.monotonic()
+        if self._keeper_parked:
+            self._keeper_parked = False
+            if self._keeper is None:
+                self._keeper = threading.Thread(
+                    target=self._keep, name=f"stateview-lock {self.path}", daemon=True)
+                self._keeper.start()
+            else:
+                self._keeper_wake.set()
+
+    def _release_now(self) -> None:
+        if self._lock_held and self._idle():
             self._lock.release(self)
             self._lock_held = False
+
+    def _keep(self) -> None:
+        """The keeper thread: release the lock once it has lingered idle long enough."""
+        while True:
+            delay = _LOCK_LINGER
+            while True:
+                time.sleep(delay)
+                with self._cond:
+                    if self._closed:
+                        return
+                    if self._lock_held and self._idle():
+                        delay = self._idle_since + _LOCK_LINGER - time.monotonic()
+                        if delay <= 0:
+                            try:
+                                self._release_now()
+                            except OSError as e:  # the descriptor is gone: nothing held
+                                log.warning("%s: releasing the lock: %s", self.path, e)
+                                self._lock_held = False
+                    if not self._lock_held:
+                        self._keeper_parked = True
+                        self._keeper_wake.clear()
+                        break
+                    delay = max(delay, 0.0005) if self._idle() else _LOCK_LINGER
+            self._keeper_wake.wait()
 
     def _end_transaction(self) -> None:
         self._txn_owner, self._txn_depth = None, 0
@@ -648,6 +703,35 @@ class StateFile:
             except Exception as e:  # a broken file must not kill the watcher
                 log.warning("%s: reload failed: %s", self.path, e)
         self._watcher = None
+
+
+_open_files: weakref.WeakSet[StateFile] = weakref.WeakSet()
+
+
+def _release_at_exit() -> None:
+    """At interpreter exit, let go of locks held by StateFiles the program never closed, so
+    that the lock file does not name a dead holder."""
+    for state in list(_open_files):
+        if state._cond.acquire(timeout=1.0):
+            try:
+                if state._lock_held and not state._writing:
+                    state._lock.release(state)
+                    state._lock_held = False
+            finally:
+                state._cond.release()
+
+
+def _forget_locks_after_fork() -> None:
+    # The child shares the parent's lock descriptor: it must take a lock of its own.
+    for state in list(_open_files):
+        state._lock_held = False
+        state._lock = process_lock(state.paths.lock)
+        state._keeper, state._keeper_parked = None, True
+
+
+atexit.register(_release_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_locks_after_fork)
 
 
 class _ClosedRoot:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import time
 from collections import Counter
 from typing import Any
 
@@ -72,6 +73,13 @@ def forget_lock(path: str | os.PathLike[str]) -> None:
     simulator opens thousands of throwaway directories, so it closes them itself.
     """
     key = os.path.abspath(StatePaths.of(path).lock)
+    lock = _lock._registry.get(key)
+    # A StateFile the test left open keeps the lock for a moment after its last commit
+    # (the engine's linger); its keeper thread must not find the descriptor closed, or
+    # worse, reused by a file the test opens next.
+    deadline = time.monotonic() + 2.0
+    while lock is not None and lock.owner is not None and time.monotonic() < deadline:
+        time.sleep(0.001)
     lock = _lock._registry.pop(key, None)
     fd = getattr(lock, "_fd", None)
     if fd is not None:
