@@ -72,8 +72,19 @@ class ChangeEvent:
     pointers: list[str] = field(default_factory=list)
 
 
+class _Batch:
+    """The commits one write carries; their threads sleep on its condition, so that the end
+    of one write wakes exactly the threads it concerns."""
+
+    __slots__ = ("cond",)
+
+    def __init__(self, mutex: threading.Lock) -> None:
+        self.cond = threading.Condition(mutex)
+
+
 @dataclass
 class _Ticket:
+    batch: _Batch
     done: bool = False
     error: BaseException | None = None
 
@@ -108,7 +119,9 @@ class StateFile:
         self.lock_timeout = lock_timeout
         self._fs = fs or _fs.get_default()
         self._lock = process_lock(self.paths.lock)
-        self._cond = threading.Condition(threading.Lock())
+        self._mutex = threading.Lock()
+        self._cond = threading.Condition(self._mutex)
+        self._open = _Batch(self._mutex)  # the batch new commits join
         self._lock_held = False
         self._lock_since = 0.0
         self._txn_owner: int | None = None
@@ -261,7 +274,7 @@ class StateFile:
                                "transaction refused by the schema")
                 self._end_transaction()
                 raise
-            ticket = _Ticket()
+            ticket = _Ticket(self._open)
             self._pending.append(ticket)
             self._txn_owner = None
             self._cond.notify_all()
@@ -370,7 +383,7 @@ class StateFile:
                     raise
             if self._callbacks:
                 self._touched.append(node)
-            ticket = _Ticket()
+            ticket = _Ticket(self._open)
             self._pending.append(ticket)
             self._await(ticket)
 
@@ -507,15 +520,15 @@ class StateFile:
         """Wait until the commit holding ``ticket`` is durable; lead the write if idle."""
         lingered = False
         while not ticket.done:
-            if self._writing:
-                self._cond.wait()
+            if ticket.batch is not self._open or self._writing:
+                ticket.batch.cond.wait()  # until its batch is written, or a write can start
             elif not lingered and len(self._pending) < max(self._batch_sizes, default=1):
                 # Threads whose last write just finished are still waking up; a leader that
                 # starts at once writes for a handful of them and leaves the rest for the next
                 # fsync. Waiting up to a millisecond, only when recent batches were larger
                 # than what is queued, lets them join: one fsync for all.
                 lingered = True
-                self._cond.wait(_LINGER)
+                ticket.batch.cond.wait(_LINGER)
             else:
                 self._write_batch()
         if ticket.error is not None:
@@ -526,11 +539,12 @@ class StateFile:
 
     def _write_batch(self) -> None:
         batch, self._pending = self._pending, []
+        group, self._open = self._open, _Batch(self._mutex)
         touched, self._touched = self._touched, []
         try:
             data = self._serialize()
         except BaseException as e:  # values were checked on the way in; this is a bug
-            self._fail(batch, e)
+            self._fail(batch, group, e)
             self._release_if_idle()
             self._cond.notify_all()
             raise
@@ -553,26 +567,28 @@ class StateFile:
         finally:
             self._cond.acquire()
         if error is not None:
-            self._fail(batch, error)
+            self._fail(batch, group, error)
         else:
             self._committed = data
             self._wrote = True
             self._disk = (disk, token)
             for ticket in batch:
                 ticket.done = True
+            group.cond.notify_all()
             self._batch_sizes.append(len(batch))
             if not self._pending:
                 self._graveyard.clear()
                 self._list_journal.clear()
         self._writing = False
         self._release_if_idle()
-        self._cond.notify_all()
+        self._open.cond.notify()  # one of the commits queued meanwhile leads the next write
+        self._cond.notify_all()  # close(), transactions and refresh() wait for writes to end
         if error is None and self._callbacks:
             pointers = sorted({pointer_of(n) or "/" for n in touched
                                if root_of(n)._doc is not None})
             self._notify(ChangeEvent("local", pointers))
 
-    def _fail(self, batch: list[_Ticket], error: BaseException) -> None:
+    def _fail(self, batch: list[_Ticket], group: _Batch, error: BaseException) -> None:
         """A write failed: roll memory back to the durable version; fail every waiter."""
         waiting = batch + self._pending
         self._pending = []
@@ -581,6 +597,8 @@ class StateFile:
         self._reset_to(self._committed, f"commit failed: {error}")
         for ticket in waiting:
             ticket.done, ticket.error = True, error
+        group.cond.notify_all()
+        self._open.cond.notify_all()
 
     def _journal_list(self, node: Any) -> None:
         """Remember a list's elements before its first change since the durable version.
