@@ -82,17 +82,18 @@ def replace_file(
         if previous is not None:
             _remove(fs, previous)
         raise CommitFailed(target, step, e) from e
-    # The version that falls out of the kept ones becomes the spare. Renamed before the
-    # directory fsync, so that the next commit writes only into a file that is durably
-    # nobody's backup: a power cut mid-write must not tear NAME.bak.
-    retired = _retire(paths, fs, backups, previous) if recycle else None
+    # Before the directory fsync, so that one fsync makes everything durable and leaves the
+    # journal idle for the next commit: the version that falls out of the kept ones becomes
+    # the spare (the next commit then writes only into a file that is durably nobody's
+    # backup: a power cut mid-write must not tear NAME.bak), and the backups shift up.
+    moves, placed = _make_room(paths, fs, backups, previous, recycle)
 
     try:
         fs.fsync_dir(paths.directory)
     except OSError as e:
-        _undo_rename(paths, fs, previous, retired)
+        _undo(paths, fs, previous, moves)
         raise CommitFailed(target, "syncing the directory", e) from e
-    if previous is not None and retired != previous:
+    if previous is not None and not placed:
         # The commit is durable. Failures from here on leave a `.NAME.prev-*.tmp` that
         # `stateview recover` moves into place; they do not fail the commit.
         try:
@@ -103,6 +104,37 @@ def replace_file(
         except OSError:
             pass
     return written
+
+
+def _make_room(
+    paths: StatePaths, fs: FileSystem, backups: int, previous: str | None, recycle: bool
+) -> tuple[list[tuple[str, str]], bool]:
+    """Retire the oldest version to the spare and move the previous one into ``NAME.bak``.
+
+    Only as far as every rename can be undone (nothing is freed): without a spare to take
+    the oldest version, the backups rotate after the commit is durable instead.
+
+    Returns:
+        The renames done, in order, and whether the previous version is in place.
+    """
+    moves: list[tuple[str, str]] = []
+    if previous is None:
+        return moves, True
+    oldest = paths.backup(backups) if backups else previous
+    try:
+        if os.path.lexists(oldest):
+            if not recycle:
+                return moves, False
+            fs.replace(oldest, paths.spare)
+            moves.append((oldest, paths.spare))
+        for generation in range(backups, 0, -1):
+            newer = paths.backup(generation - 1) if generation > 1 else previous
+            if os.path.lexists(newer):
+                fs.replace(newer, paths.backup(generation))
+                moves.append((newer, paths.backup(generation)))
+    except OSError:
+        return moves, False  # what is left rotates after the commit, as without a spare
+    return moves, True
 
 
 def _write_spare(
@@ -133,18 +165,6 @@ def _write_spare(
         _remove(fs, paths.spare)  # torn: garbage either way; a new temp file takes over
         return None
     return written
-
-
-def _retire(paths: StatePaths, fs: FileSystem, backups: int, previous: str | None) -> str | None:
-    """Rename the version that no longer needs keeping to the spare; returns its old name."""
-    oldest = paths.backup(backups) if backups else previous
-    if oldest is None or not os.path.lexists(oldest):
-        return None
-    try:
-        fs.replace(oldest, paths.spare)
-    except OSError:
-        return None  # it stays where it is, and rotation frees it as before
-    return oldest
 
 
 def _copy_owner(fs: FileSystem, fd: int, mine: os.stat_result, current: os.stat_result) -> None:
@@ -201,17 +221,17 @@ def _rotate_backups(paths: StatePaths, fs: FileSystem, backups: int, previous: s
     fs.replace(previous, paths.backup(1))
 
 
-def _undo_rename(
-    paths: StatePaths, fs: FileSystem, previous: str | None, retired: str | None
+def _undo(
+    paths: StatePaths, fs: FileSystem, previous: str | None, moves: list[tuple[str, str]]
 ) -> None:
-    """Put the previous version (and a retired one) back after a failure after the rename.
+    """Put every name back after a failure that followed the rename.
 
     Best effort: this runs because the disk is failing; the original error is what the caller
     reports either way.
     """
     with contextlib.suppress(OSError):
-        if retired is not None:
-            fs.replace(paths.spare, retired)
+        for src, dst in reversed(moves):
+            fs.replace(dst, src)
         if previous is None:
             fs.unlink(paths.target)  # the first commit: there was no file before
         else:

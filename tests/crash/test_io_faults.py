@@ -64,8 +64,9 @@ WITH_SPARE = {"spare-backups0", "spare-backups1"}
 def optional_steps(calls: list[str]) -> set[int]:
     """Steps (1-based) a fault in which makes the commit fall back rather than fail.
 
-    Writing into the spare (opening it up to closing it), and retiring the oldest version to
-    be the next spare: the rename right after the one that put the new version in place.
+    Writing into the spare (opening it up to closing it); and the renames between the one
+    that put the new version in place and the directory fsync (retiring the oldest version
+    to be the spare, shifting the backups), which otherwise happen after the commit.
     """
     optional: set[int] = set()
     if "open_spare" in calls:
@@ -73,8 +74,8 @@ def optional_steps(calls: list[str]) -> set[int]:
         last = calls.index("close", first)
         optional.update(range(first + 1, last + 2))
     end = calls.index("fsync_dir")
-    if calls[end - 2:end] == ["replace", "replace"]:
-        optional.add(end)
+    start = calls.index("replace", calls.index("link") if "link" in calls else 0)
+    optional.update(n + 1 for n in range(start + 1, end) if calls[n] == "replace")
     return optional
 
 
@@ -358,20 +359,21 @@ def test_failed_transaction_rolls_back_nested_changes_and_views(tmp_path: Any) -
 def test_a_rotation_fault_after_a_durable_commit_leaves_nothing_after_recover(
     tmp_path: Any, templates: dict[str, simfs.Snapshot]
 ) -> None:
-    # The commit is durable, then renaming the previous version into NAME.bak fails once:
-    # the commit succeeds and leaves `.NAME.prev-*.tmp`. After the next commit that file is
-    # older than NAME.bak; `stateview recover --apply` must still leave no orphan.
+    # Renaming the previous version into NAME.bak fails, before the directory fsync and
+    # again after it: the commit succeeds and leaves `.NAME.prev-*.tmp`. After the next
+    # commit that file is older than NAME.bak; `stateview recover --apply` must still leave
+    # no orphan.
     if not recover_available():
         pytest.skip("`stateview recover` is not implemented yet")
     calls = steps_of(tmp_path, templates["backups1"], "backups1")
-    n = len(calls) - calls[::-1].index("replace")  # the last replace: the rotation
-    assert n > calls.index("fsync_dir") + 1, calls
+    n = min(optional_steps(calls) - set(range(calls.index("link") + 1)))  # the first rename
+    assert calls[n - 1] == "replace" and n < calls.index("fsync_dir") + 1, calls
     path = clone(templates["backups1"], tmp_path / "case")
-    fs = FaultFS(n, errno.EIO)
+    fs = FaultFS(n, errno.EIO, persistent=True)
     with StateFile(path, backups=1, fs=fs) as state:
         fs.arm()
         _commit(state, "transaction", NEW)  # durable: no error
-        assert fs.injected == 1
+        assert fs.injected >= 2, describe_calls(fs)  # before and after the fsync
         fs.clear()
         state["after"] = 1
     forget_lock(path)
