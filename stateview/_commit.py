@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Callable
 
 from ._errors import CommitFailed
 from ._fs import FileSystem
@@ -26,7 +27,8 @@ __all__ = ["replace_file"]
 
 
 def replace_file(
-    paths: StatePaths, data: bytes, fs: FileSystem, backups: int = 1, recycle: bool = True
+    paths: StatePaths, data: bytes, fs: FileSystem, backups: int = 1, recycle: bool = True,
+    before_sync: Callable[[], None] | None = None,
 ) -> os.stat_result:
     """Make ``data`` the durable content of ``paths.target``.
 
@@ -38,6 +40,8 @@ def replace_file(
         recycle: write into the spare (``.NAME.spare``) when nobody has it open, and retire
             the version that falls out of the backups to be the next spare, rather than
             allocate a new file and free an old one each commit.
+        before_sync: called right before the directory fsync (the lock file notes the
+            commit there, so that the same journal commit carries its metadata).
 
     Returns:
         The new file's status (as ``fstat`` saw it before the rename, which keeps the inode).
@@ -87,6 +91,8 @@ def replace_file(
     # the spare (the next commit then writes only into a file that is durably nobody's
     # backup: a power cut mid-write must not tear NAME.bak), and the backups shift up.
     moves, placed = _make_room(paths, fs, backups, previous, recycle)
+    if before_sync is not None:
+        before_sync()
 
     try:
         fs.fsync_dir(paths.directory)

@@ -553,17 +553,11 @@ class StateFile:
         error: BaseException | None = None
         self._cond.release()
         try:
-            try:
-                disk = _disk_id(replace_file(self.paths, data, self._fs, self.backups))
-            except OSError as e:
-                error = e if isinstance(e, CommitFailed) else CommitFailed(
-                    self.paths.target, "checking the new file", e)
-            else:
-                try:
-                    self._lock.record_commit(token)
-                except OSError as e:
-                    log.warning("%s: could not note the commit in the lock file: %s",
-                                self.paths.lock, e)
+            disk = _disk_id(replace_file(self.paths, data, self._fs, self.backups,
+                                         before_sync=lambda: self._note_commit(token)))
+        except OSError as e:
+            error = e if isinstance(e, CommitFailed) else CommitFailed(
+                self.paths.target, "checking the new file", e)
         finally:
             self._cond.acquire()
         if error is not None:
@@ -587,6 +581,16 @@ class StateFile:
             pointers = sorted({pointer_of(n) or "/" for n in touched
                                if root_of(n)._doc is not None})
             self._notify(ChangeEvent("local", pointers))
+
+    def _note_commit(self, token: str) -> None:
+        """Put the commit's token in the lock file, where other writers' freshness checks
+        read it. Written before the directory fsync: a token for a commit that then fails
+        only costs the others a needless reload; a missing one could cost a lost update."""
+        try:
+            self._lock.record_commit(token)
+        except OSError as e:
+            log.warning("%s: could not note the commit in the lock file: %s",
+                        self.paths.lock, e)
 
     def _fail(self, batch: list[_Ticket], group: _Batch, error: BaseException) -> None:
         """A write failed: roll memory back to the durable version; fail every waiter."""
