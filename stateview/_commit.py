@@ -135,7 +135,7 @@ def _make_room(
             moves.append((oldest, paths.spare))
         for generation in range(backups, 0, -1):
             newer = paths.backup(generation - 1) if generation > 1 else previous
-            if os.path.lexists(newer):
+            if generation == 1 or os.path.lexists(newer):  # `previous` was just made
                 fs.replace(newer, paths.backup(generation))
                 moves.append((newer, paths.backup(generation)))
     except OSError:

@@ -15,6 +15,7 @@ If ``DIR/NAME`` is a symlink, all of this lives next to the link's resolved targ
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
@@ -51,15 +52,15 @@ class StatePaths:
         # realpath resolves a chain of links; a dangling link resolves to where the file will be.
         return cls(given=given, target=os.path.realpath(given))
 
-    @property
+    @functools.cached_property
     def directory(self) -> str:
         return os.path.dirname(self.target)
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         return os.path.basename(self.target)
 
-    @property
+    @functools.cached_property
     def lock(self) -> str:
         return self.target + ".lock"
 
@@ -70,7 +71,7 @@ class StatePaths:
         """Where a commit keeps the previous version until it becomes ``NAME.bak``."""
         return os.path.join(self.directory, f".{self.name}.prev-{secrets.token_hex(6)}.tmp")
 
-    @property
+    @functools.cached_property
     def spare(self) -> str:
         """A retired version that the next commit overwrites rather than allocate a new file.
 

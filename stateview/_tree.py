@@ -15,7 +15,7 @@ stay valid and caches of unchanged parts survive.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -77,14 +77,17 @@ class _Bad(Exception):
         self.path: list[str | int] = []
 
 
-def adopt(value: Any, parent: Any, key: str | None, base: str, depth: int = 1) -> Any:
+def adopt(
+    value: Any, parent: Any, key: str | None, base: str | Callable[[], str], depth: int = 1
+) -> Any:
     """Copy ``value`` into the document as views under ``parent``, checking JSON-value rules.
 
     Args:
         value: what the program assigned.
         parent: the container it goes into (``None`` for a new root).
         key: its key in a dict parent.
-        base: JSON Pointer where the value will sit (for error messages only).
+        base: JSON Pointer where the value will sit (for error messages only; a function
+            giving it spares the hot path building a pointer that is almost never shown).
         depth: nesting depth of the value in the document.
 
     Raises:
@@ -93,7 +96,8 @@ def adopt(value: Any, parent: Any, key: str | None, base: str, depth: int = 1) -
     try:
         return _adopt(value, parent, key, depth, set())
     except _Bad as bad:
-        raise InvalidValue(base + join_pointer(bad.path[::-1]), bad.reason) from None
+        where = base if isinstance(base, str) else base()
+        raise InvalidValue(where + join_pointer(bad.path[::-1]), bad.reason) from None
 
 
 def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int]) -> Any:

@@ -64,7 +64,7 @@ class DictView(dict[str, Any]):
         key = _key(self, key)
         if value is dict.get(self, key, _MISSING) and type(value) in (DictView, ListView):
             return  # `d[k] += ...` ends by storing the same view again: nothing to do
-        new = adopt(value, self, key, _at(self, key))
+        new = adopt(value, self, key, lambda: _at(self, key))
         with _doc(self)._write(self):
             old = dict.get(self, key, _MISSING)
             dict.__setitem__(self, key, new)
@@ -174,7 +174,7 @@ class ListView(list[Any]):
             return
         if type(value) in (DictView, ListView) and value is list.__getitem__(self, index):
             return  # `l[i] += ...` ends by storing the same view again: nothing to do
-        new = adopt(value, self, None, _at(self, int(index)))
+        new = adopt(value, self, None, lambda: _at(self, int(index)))
         with _doc(self)._write(self):
             old = list.__getitem__(self, index)
             list.__setitem__(self, index, new)
@@ -215,7 +215,7 @@ class ListView(list[Any]):
         return self
 
     def insert(self, index: SupportsIndex, value: Any) -> None:
-        new = adopt(value, self, None, _at(self, int(index)))
+        new = adopt(value, self, None, lambda: _at(self, int(index)))
         with _doc(self)._write(self):
             list.insert(self, index, new)
             touch(self, whole=True)
