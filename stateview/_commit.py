@@ -7,9 +7,10 @@ left. Every file-system call goes through the :class:`~stateview._fs.FileSystem`
     create temp (O_EXCL|O_NOFOLLOW)  ->  mode/owner  ->  write all  ->  fsync  ->  close
       (or: open .NAME.spare if nobody has it open -> write in place -> fdatasync -> close)
     ->  hard-link the current file as .NAME.prev-<random>.tmp
-    ->  os.replace(temp, NAME)  ->  os.replace(oldest kept version, .NAME.spare)
-    ->  fsync(DIR)  ->  acknowledged
-    ->  rotate backups: NAME.bak.N-1 -> NAME.bak.N ... .prev -> NAME.bak
+    ->  os.replace(temp, NAME)
+    ->  NAME.bak.N -> .NAME.spare, NAME.bak.N-1 -> NAME.bak.N ... .prev -> NAME.bak
+      (only when nothing is freed, so that all of it can be undone; else after the fsync)
+    ->  the lock file notes the commit  ->  fsync(DIR)  ->  acknowledged
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ def replace_file(
         temp, written = _write_temp(paths, data, fs, current)
     # The previous version stays reachable under a private name until the new one is
     # durable, so that a failure after the rename (a directory fsync refused, as some network
-    # shares do) can put it back. Backups rotate only after success: a failed commit must not
-    # push the versions a user kept out of NAME.bak.N.
+    # shares do) can put it back. A failed commit must not push the versions a user kept out
+    # of NAME.bak.N: backups shift before the directory fsync only when every rename can be
+    # undone, and otherwise after success.
     previous: str | None = None
     step = "keeping the previous version"
     try:
