@@ -128,7 +128,9 @@ class StateFile:
         self._txn_depth = 0
         self._writing = False
         self._pending: list[_Ticket] = []
-        self._batch_sizes: collections.deque[int] = collections.deque(maxlen=16)
+        # How many commits were outstanding at the end of each recent write: the threads
+        # that commit concurrently, which is how many a write can wait for.
+        self._committers: collections.deque[int] = collections.deque(maxlen=16)
         self._failures = 0  # failed writes so far; a transaction notices one under it
         self._last_failure: OSError = OSError("no failure")
         self._dirty = 0
@@ -522,11 +524,12 @@ class StateFile:
         while not ticket.done:
             if ticket.batch is not self._open or self._writing:
                 ticket.batch.cond.wait()  # until its batch is written, or a write can start
-            elif not lingered and len(self._pending) < max(self._batch_sizes, default=1):
+            elif not lingered and len(self._pending) < max(self._committers, default=1):
                 # Threads whose last write just finished are still waking up; a leader that
                 # starts at once writes for a handful of them and leaves the rest for the next
-                # fsync. Waiting up to a millisecond, only when recent batches were larger
-                # than what is queued, lets them join: one fsync for all.
+                # fsync. Waiting up to a millisecond, only while fewer are queued than were
+                # committing at once lately, lets them join: one fsync for all. (Counting the
+                # batches' sizes instead settles on whatever split the threads first fell into.)
                 lingered = True
                 ticket.batch.cond.wait(_LINGER)
             else:
@@ -569,7 +572,7 @@ class StateFile:
             for ticket in batch:
                 ticket.done = True
             group.cond.notify_all()
-            self._batch_sizes.append(len(batch))
+            self._committers.append(len(batch) + len(self._pending))
             if not self._pending:
                 self._graveyard.clear()
                 self._list_journal.clear()
