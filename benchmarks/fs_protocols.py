@@ -11,6 +11,12 @@ let one variant's deferred journal work land on the next one's fsync):
   previous NAME.bak, which frees *its* blocks inside the commit).
 * ``reaper``: like ``keep-prev``, but the old NAME.bak is renamed aside and unlinked by a
   background thread, so no blocks are freed on the commit path.
+* ``spare``: what stateview does: write the new version in place into the spare (the version
+  that fell out of the backups), ``fdatasync``, link the current file aside, rename the spare
+  over NAME, rename NAME.bak to be the next spare and the link to NAME.bak, then one directory
+  fsync. Nothing is allocated or freed, and nothing is left pending in the journal.
+* ``spare-late``: ``spare`` with the backup renames after the directory fsync (as stateview did
+  first): the next commit's data sync then has the previous commit's renames to wait for.
 * ``no-dir-fsync``: ``replace`` without the directory fsync (NOT durable; for scale only).
 
 On ext4 (more so when mounted with ``discard``) freeing blocks waits for the journal; this
@@ -88,9 +94,39 @@ class Protocols:
             self.trash.put(aside)
         os.rename(prev, name + ".bak")
 
+    def _into_spare(self, name: str) -> str:
+        spare = name + ".spare"
+        if not os.path.exists(spare):
+            return self._temp(name)
+        fd = os.open(spare, os.O_RDWR)
+        try:
+            os.pwrite(fd, self.data, 0)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        return spare
+
+    def spare_variant(self, name: str, late: bool = False) -> None:
+        new = self._into_spare(name)
+        prev = f"{name}.{next(self.seq)}.prev"
+        os.link(name, prev)
+        os.replace(new, name)
+        if not late:
+            self._retire(name, prev)
+        os.fsync(self.dfd)
+        if late:
+            self._retire(name, prev)
+
+    def _retire(self, name: str, prev: str) -> None:
+        if os.path.lexists(name + ".bak"):
+            os.rename(name + ".bak", name + ".spare")
+        os.rename(prev, name + ".bak")
+
     def variants(self) -> dict[str, Callable[[str], None]]:
         return {"replace": self.replace, "keep-prev": self.keep_prev,
-                "reaper": self.reaper_variant, "no-dir-fsync": self.no_dir_fsync}
+                "reaper": self.reaper_variant, "spare": self.spare_variant,
+                "spare-late": lambda name: self.spare_variant(name, late=True),
+                "no-dir-fsync": self.no_dir_fsync}
 
 
 def main(argv: list[str] | None = None) -> int:

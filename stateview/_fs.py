@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import stat
 import sys
 
@@ -20,7 +21,8 @@ __all__ = ["FileSystem", "get_default", "set_default"]
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
-_F_SETLEASE = 1024  # Linux's fcntl command (Python's fcntl module names it from 3.13 on)
+# Linux's fcntl commands for leases (Python's fcntl module names some of them from 3.13 on)
+_F_SETLEASE, _F_GETLEASE, _F_SETSIG = 1024, 1025, 10
 
 
 class FileSystem:
@@ -55,8 +57,16 @@ class FileSystem:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
                 raise OSError(errno.EBUSY, "not a plain file with one name", path)
+            # Someone opening the file while the lease is held breaks it, and the kernel
+            # signals the holder: SIGIO by default, which would end the process. SIGURG is
+            # ignored unless a program asks for it.
+            fcntl.fcntl(fd, _F_SETSIG, signal.SIGURG)
             fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_WRLCK)  # EAGAIN: someone has it open
-            fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_UNLCK)
+            try:
+                if fcntl.fcntl(fd, _F_GETLEASE) != fcntl.F_WRLCK:  # being opened right now
+                    raise OSError(errno.EBUSY, "someone is opening it", path)
+            finally:
+                fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_UNLCK)
         except BaseException:
             os.close(fd)
             raise

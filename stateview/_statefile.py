@@ -516,24 +516,33 @@ class StateFile:
     def _end_transaction(self) -> None:
         self._txn_owner, self._txn_depth = None, 0
         self._release_if_idle()
+        self._open.cond.notify()  # commits queued during the block may be written now
         self._cond.notify_all()
 
     def _await(self, ticket: _Ticket) -> None:
         """Wait until the commit holding ``ticket`` is durable; lead the write if idle."""
         lingered = False
-        while not ticket.done:
-            if ticket.batch is not self._open or self._writing:
-                ticket.batch.cond.wait()  # until its batch is written, or a write can start
-            elif not lingered and len(self._pending) < max(self._committers, default=1):
-                # Threads whose last write just finished are still waking up; a leader that
-                # starts at once writes for a handful of them and leaves the rest for the next
-                # fsync. Waiting up to a millisecond, only while fewer are queued than were
-                # committing at once lately, lets them join: one fsync for all. (Counting the
-                # batches' sizes instead settles on whatever split the threads first fell into.)
-                lingered = True
-                ticket.batch.cond.wait(_LINGER)
-            else:
-                self._write_batch()
+        try:
+            while not ticket.done:
+                if (ticket.batch is not self._open or self._writing
+                        or self._txn_owner is not None):
+                    # Until its batch is written, or a write can start. Not while another
+                    # thread's transaction is open: memory holds its unfinished block.
+                    ticket.batch.cond.wait()
+                elif not lingered and len(self._pending) < max(self._committers, default=1):
+                    # Threads whose last write just finished are still waking up; a leader
+                    # that starts at once writes for a handful of them and leaves the rest for
+                    # the next fsync. Waiting up to a millisecond, only while fewer are queued
+                    # than were committing at once lately, lets them join: one fsync for all.
+                    # (Counting batch sizes instead settles on whatever split the threads
+                    # first fell into.)
+                    lingered = True
+                    ticket.batch.cond.wait(_LINGER)
+                else:
+                    self._write_batch()
+        except BaseException:
+            self._open.cond.notify()  # interrupted (KeyboardInterrupt ...): hand on the lead
+            raise
         if ticket.error is not None:
             raise ticket.error
 
@@ -739,7 +748,9 @@ def _release_at_exit() -> None:
     for state in list(_open_files):
         if state._cond.acquire(timeout=1.0):
             try:
-                if state._lock_held and not state._writing:
+                # Only an idle hold: a transaction or a write in flight in a thread that is
+                # still running keeps the lock until the kernel frees it at exit.
+                if state._lock_held and state._idle():
                     state._lock.release(state)
                     state._lock_held = False
             finally:

@@ -137,3 +137,36 @@ def test_check_and_recover_see_no_leftover_in_a_spare(tmp_path):
         assert run.returncode == 0, run.stdout + run.stderr
         assert ".state.json.spare" not in run.stdout
     state.close()
+
+
+def test_someone_opening_the_spare_during_the_check_does_not_kill_the_writer(tmp_path):
+    # Opening a file breaks a lease on it, and the kernel signals the lease holder (SIGIO by
+    # default, which ends a process). The check holds its lease for microseconds; here the
+    # writer pauses inside it while another process opens the spare.
+    path = tmp_path / "state.json"
+    writer = (
+        "import fcntl, sys, time\n"
+        "import stateview\n"
+        "real = fcntl.fcntl\n"
+        "def slow(fd, cmd, arg=0):\n"
+        "    result = real(fd, cmd, arg)\n"
+        "    if cmd == 1024 and arg == fcntl.F_WRLCK:\n"
+        "        print('lease', flush=True)\n"
+        "        time.sleep(0.2)\n"
+        "    return result\n"
+        "fcntl.fcntl = slow\n"
+        "state = stateview.open(sys.argv[1], default={'n': 0})\n"
+        "for n in range(1, 4):\n"
+        "    state['n'] = n\n"
+        "state.close()\n"
+        "print('done', flush=True)\n")
+    child = subprocess.Popen([sys.executable, "-c", writer, str(path)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    assert child.stdout.readline() == "lease\n"  # the third commit checks the spare
+    fd = os.open(spare_of(path), os.O_RDONLY)  # a backup tool or an indexer, say
+    os.close(fd)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, (child.returncode, out, err)
+    assert out.strip().endswith("done")
+    assert stateview._jsontext.loads(path.read_bytes(), str(path)) == {"n": 3}

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 
 import pytest
 
 import stateview
 from stateview import CommitFailed, StateFile
+from stateview._fs import FileSystem
 
 from ._helpers import (
     CountingFS,
@@ -24,6 +27,16 @@ START = {"n": 0, "clients": {"a": {"score": 1}}, "log": ["start"]}
 
 class Boom(Exception):
     pass
+
+
+class SlowDirFS(FileSystem):
+    """A directory fsync that takes ``delay`` seconds: a write stays in flight that long."""
+
+    delay = 0.0
+
+    def fsync_dir(self, path: str) -> None:
+        time.sleep(self.delay)
+        super().fsync_dir(path)
 
 
 def test_a_transaction_commits_once_at_the_end(path):
@@ -218,3 +231,30 @@ def test_the_exception_escapes_unchanged(path):
         root["n"] = 1
         raise error
     assert info.value is error
+
+
+def test_no_write_carries_an_open_block_of_another_thread(path):
+    # A commit queued before the block began must not be written while the block is open:
+    # memory then holds the block's unfinished changes, and the write would make them durable
+    # even if the block then raises.
+    fs = SlowDirFS()
+    state = StateFile(path, default={}, fs=fs)
+    fs.delay = 0.3
+    first = threading.Thread(target=state.__setitem__, args=("a", 1))
+    first.start()
+    time.sleep(0.05)  # "a" is being written (slowly)
+    queued = threading.Thread(target=state.__setitem__, args=("b", 1))
+    queued.start()
+    time.sleep(0.05)  # "b" waits for that write to end
+    on_disk_in_block = None
+    with pytest.raises(RuntimeError), state.transaction() as root:
+        root["x"] = "half a transaction"
+        time.sleep(0.6)  # "a" lands meanwhile; "b" must not be written with "x" in memory
+        on_disk_in_block = json.loads(path.read_text())
+        raise RuntimeError("the block fails")
+    first.join()
+    queued.join()
+    assert "x" not in on_disk_in_block
+    assert state.snapshot() == {"a": 1, "b": 1}
+    assert json.loads(path.read_text()) == {"a": 1, "b": 1}
+    state.close()
