@@ -88,61 +88,70 @@ def replace_file(
         if previous is not None:
             _remove(fs, previous)
         raise CommitFailed(target, step, e) from e
-    # Before the directory fsync, so that one fsync makes everything durable and leaves the
-    # journal idle for the next commit: the version that falls out of the kept ones becomes
-    # the spare (the next commit then writes only into a file that is durably nobody's
-    # backup: a power cut mid-write must not tear NAME.bak), and the backups shift up.
-    moves, placed = _make_room(paths, fs, backups, previous, recycle)
+    # The renames that keep the backups: the version that falls out of the kept ones becomes
+    # the spare, the rest shift up, the previous version becomes NAME.bak. Done before the
+    # directory fsync when nothing is freed, so that one fsync makes everything durable and
+    # leaves the journal idle for the next commit; the next commit then writes only into a
+    # spare that is durably nobody's backup (a power cut mid-write must not tear NAME.bak).
+    moves, frees = _backup_moves(paths, backups, previous, recycle)
+    done = 0 if frees else _rename_all(fs, moves)
     if before_sync is not None:
         before_sync()
 
     try:
         fs.fsync_dir(paths.directory)
     except OSError as e:
-        _undo(paths, fs, previous, moves)
+        _undo(paths, fs, previous, moves[:done])
         raise CommitFailed(target, "syncing the directory", e) from e
-    if previous is not None and not placed:
-        # The commit is durable. Failures from here on leave a `.NAME.prev-*.tmp` that
-        # `stateview recover` moves into place; they do not fail the commit.
-        try:
-            if backups > 0:
-                _rotate_backups(paths, fs, backups, previous)
-            else:
-                fs.unlink(previous)
-        except OSError:
-            pass
+    # The commit is durable. What did not get renamed before is tried again (failures from
+    # here on leave a `.NAME.prev-*.tmp` that `stateview recover` moves into place; they do
+    # not fail the commit), except into the spare: that rename would not be durable before
+    # the next commit writes into it. The oldest version is then freed, as without a spare.
+    _rename_all(fs, [move for move in moves[done:] if move[1] != paths.spare])
+    if previous is not None and backups == 0 and not (moves and done):
+        _remove(fs, previous)  # no backups: it goes, unless it became the spare
     return written
 
 
-def _make_room(
-    paths: StatePaths, fs: FileSystem, backups: int, previous: str | None, recycle: bool
+def _backup_moves(
+    paths: StatePaths, backups: int, previous: str | None, recycle: bool
 ) -> tuple[list[tuple[str, str]], bool]:
-    """Retire the oldest version to the spare and move the previous one into ``NAME.bak``.
-
-    Only as far as every rename can be undone (nothing is freed): without a spare to take
-    the oldest version, the backups rotate after the commit is durable instead.
+    """The renames that move ``previous`` into ``NAME.bak`` and shift the older backups.
 
     Returns:
-        The renames done, in order, and whether the previous version is in place.
+        The renames in order, and whether one of them replaces (frees) a kept version: then
+        they must wait until the commit is durable, or a failed commit would lose it.
     """
-    moves: list[tuple[str, str]] = []
     if previous is None:
-        return moves, True
-    oldest = paths.backup(backups) if backups else previous
-    try:
-        if os.path.lexists(oldest):
-            if not recycle:
-                return moves, False
-            fs.replace(oldest, paths.spare)
+        return [], False
+    if backups == 0:
+        return ([(previous, paths.spare)] if recycle else []), False
+    moves: list[tuple[str, str]] = []
+    frees = False
+    # Only what moves up displaces the oldest: a gap in the chain stops the shift.
+    shifting = [previous] + [paths.backup(g) for g in range(1, backups)]
+    top = 0
+    while top + 1 < len(shifting) and os.path.lexists(shifting[top + 1]):
+        top += 1
+    oldest = paths.backup(top + 1)
+    if top + 1 == backups and os.path.lexists(oldest):
+        if recycle:
             moves.append((oldest, paths.spare))
-        for generation in range(backups, 0, -1):
-            newer = paths.backup(generation - 1) if generation > 1 else previous
-            if generation == 1 or os.path.lexists(newer):  # `previous` was just made
-                fs.replace(newer, paths.backup(generation))
-                moves.append((newer, paths.backup(generation)))
-    except OSError:
-        return moves, False  # what is left rotates after the commit, as without a spare
-    return moves, True
+        else:
+            frees = True
+    for generation in range(top + 1, 0, -1):
+        moves.append((shifting[generation - 1], paths.backup(generation)))
+    return moves, frees
+
+
+def _rename_all(fs: FileSystem, moves: list[tuple[str, str]]) -> int:
+    """Do ``moves`` in order until one fails; returns how many were done."""
+    for done, (src, dst) in enumerate(moves):
+        try:
+            fs.replace(src, dst)
+        except OSError:
+            return done
+    return len(moves)
 
 
 def _write_spare(
@@ -216,34 +225,28 @@ def _write_temp(
     return temp, written
 
 
-def _rotate_backups(paths: StatePaths, fs: FileSystem, backups: int, previous: str) -> None:
-    """Shift ``NAME.bak.N-1`` -> ``NAME.bak.N`` ... then the previous version -> ``NAME.bak``.
-
-    Each step is a rename, so a crash part-way leaves every version under some name.
-    These renames become durable with the next commit's directory fsync.
-    """
-    for generation in range(backups, 1, -1):
-        older = paths.backup(generation - 1)
-        if os.path.lexists(older):
-            fs.replace(older, paths.backup(generation))
-    fs.replace(previous, paths.backup(1))
-
-
 def _undo(
     paths: StatePaths, fs: FileSystem, previous: str | None, moves: list[tuple[str, str]]
 ) -> None:
-    """Put every name back after a failure that followed the rename.
+    """Put every name back after a failure that followed the rename: the state file first.
 
-    Best effort: this runs because the disk is failing; the original error is what the caller
-    reports either way.
+    Best effort, each step on its own: this runs because the disk is failing, and the
+    original error is what the caller reports either way.
     """
+    where = previous  # the previous version may have moved on to NAME.bak or the spare
+    for src, dst in moves:
+        if src == where:
+            where = dst
     with contextlib.suppress(OSError):
-        for src, dst in reversed(moves):
-            fs.replace(dst, src)
-        if previous is None:
+        if where is None:
             fs.unlink(paths.target)  # the first commit: there was no file before
         else:
-            fs.replace(previous, paths.target)
+            fs.replace(where, paths.target)
+    for src, dst in reversed(moves):
+        if src != previous:  # the previous version is back as NAME already
+            with contextlib.suppress(OSError):
+                fs.replace(dst, src)
+    with contextlib.suppress(OSError):
         fs.fsync_dir(paths.directory)
 
 

@@ -146,9 +146,21 @@ def check_recover(directory: str, kept: dict[str, bytes], label: str) -> Outcome
     return Outcome(value, [op for op in rec.ops if op.name in simfs.MUTATING], before)
 
 
+def check_backups(directory: str, known: set[bytes], label: str) -> None:
+    """Every ``NAME.bak*`` holds a whole version the directory had or was given: none torn.
+
+    Files are rewritten in place (the spare), so a backup could only be torn by a bug that
+    let a rewrite reach a file still named as a backup.
+    """
+    for name, data in files(directory).items():
+        if name.startswith(NAME + ".bak") and data.rstrip() not in known:
+            raise AssertionError(f"{label}: {name} holds no known version: {data!r}\n"
+                                 f"{describe(directory)}")
+
+
 def check_state(
     workdir: str, state: simfs.DiskState, backups: int, default: Any, allowed: list[Version],
-    acked: bool, history: list[Version] | None = None,
+    acked: bool, history: list[Version] | None = None, known: set[bytes] | None = None,
 ) -> Outcome:
     directory = os.path.join(workdir, "s")
     os.mkdir(directory)
@@ -157,6 +169,8 @@ def check_state(
         # Every non-temp file holds a version someone may need; none may disappear.
         kept = {n: d for n, d in files(directory).items()
                 if d and (not n.endswith(".tmp") or ".prev-" in n)}
+        if known is not None:
+            check_backups(directory, known, state.label + " (as the power cut left it)")
         outcome = open_state(directory, backups, default, allowed, acked, state.label, history)
         after = set(files(directory).values())
         lost = [name for name, data in kept.items() if data not in after]
@@ -168,6 +182,8 @@ def check_state(
             assert again.value == outcome.value
             if recovered.heal_ops and not outcome.heal_ops:
                 outcome = recovered
+        if known is not None:
+            check_backups(directory, known, state.label + " (after open and recover)")
         count("crash_states")
         return outcome
     finally:
@@ -226,11 +242,14 @@ def explore(
 
     count("crash_points", len(ops) + 1)
     report = Report()
+    known = {data.rstrip() for data, _ in before.inodes.values()} | {
+        v.data.rstrip() for v in versions}
     for ks, state in simfs.unique_states(before, ops, reorder):
         report.states += 1
         allowed = _intersect([allowed_at(k) for k in ks])
         try:
-            outcome = check_state(workdir, state, backups, default, allowed, False, versions)
+            outcome = check_state(workdir, state, backups, default, allowed, False, versions,
+                                  known)
         except AssertionError as e:
             report.failures.append(str(e))
             continue

@@ -142,6 +142,11 @@ def run_case(
     try:
         held = state["clients"]  # a view the program keeps across the failure
         memory, on_disk = state.snapshot(), files(directory)[NAME]
+        before = files(directory)
+        # What a commit keeps (backups=N): the current version and the N-1 newest backups.
+        kept = [before[NAME]] * (backups > 0) + [
+            before[f"{NAME}.bak" + ("" if g == 1 else f".{g}")] for g in range(1, backups)
+            if f"{NAME}.bak" + ("" if g == 1 else f".{g}") in before]
         fs.arm()
         try:
             _commit(state, how, NEW)
@@ -164,6 +169,10 @@ def run_case(
                 f"failed; calls: {describe_calls(fs)}")
             want = _expected_after(memory, how, NEW)
             assert state.snapshot() == want, label
+            after = files(directory)
+            lost = [i for i, data in enumerate(kept) if data not in after.values()]
+            assert not lost, f"{label}: kept versions {lost} lost\n{describe(directory)}\n" \
+                f"calls: {describe_calls(fs)}"
             assert stateview._jsontext.loads(files(directory)[NAME], path) == want, label
         count("faults_injected", fs.injected)
         # A disk that refuses every unlink keeps the temp file; so does a cleanup unlink that

@@ -123,3 +123,74 @@ def test_a_failed_step_leaves_the_file_as_it_was_and_no_temp(path, step):
     assert [x for x in paths.leftovers() if x.kind == "temp"] == []
     replace_file(paths, b"[3]\n", fs, backups=1)  # the fault is gone: the next one works
     assert file_bytes(path) == b"[3]\n"
+
+
+class _RefusesOnce(FileSystem):
+    """Refuses (EIO) the first rename onto a name ending with ``suffix``; with ``dir_sync``,
+    the directory fsync after it, and then the first rename of the undo that does not put
+    the state file back."""
+
+    def __init__(self, suffix: str, dir_sync: bool = False) -> None:
+        self.suffix, self.dir_sync, self.failed = suffix, dir_sync, 0
+
+    def replace(self, src: str, dst: str) -> None:
+        if self.failed == 0 and dst.endswith(self.suffix):
+            self.failed = 1
+            raise OSError(5, "injected EIO")
+        if self.failed == 2 and not dst.endswith("state.json"):
+            self.failed = 3
+            raise OSError(5, "injected EIO")
+        super().replace(src, dst)
+
+    def fsync_dir(self, path: str) -> None:
+        if self.dir_sync and self.failed == 1:
+            self.failed = 2
+            raise OSError(5, "injected EIO")
+        super().fsync_dir(path)
+
+
+def _versions(path) -> dict[str, bytes]:
+    return {name: (path.parent / name).read_bytes() for name in sorted(os.listdir(path.parent))
+            if name.startswith("state.json") and not name.endswith(".lock")}
+
+
+def _history(path, backups: int, n: int) -> StatePaths:
+    paths = StatePaths.of(path)
+    for v in range(1, n + 1):
+        replace_file(paths, f"[{v}]\n".encode(), FileSystem(), backups=backups)
+    return paths
+
+
+@pytest.mark.parametrize("backups", [1, 2, 3])
+def test_a_refused_backup_rename_loses_no_kept_version(path, backups):
+    # One rename of the backup chain fails before the directory fsync: the commit goes on,
+    # and the chain finishes shifting after it, from where it stopped.
+    paths = _history(path, backups, backups + 3)
+    replace_file(paths, b"[new]\n", _RefusesOnce(".bak"), backups=backups)
+    after = _versions(path)
+    want = {"state.json": b"[new]\n"}
+    want.update({os.path.basename(paths.backup(g)): f"[{backups + 4 - g}]\n".encode()
+                 for g in range(1, backups + 1)})
+    assert after == want
+
+
+@pytest.mark.parametrize("backups", [0, 1, 3])
+def test_a_failed_directory_fsync_puts_the_file_back_first(path, backups):
+    # The directory fsync fails, and then one of the renames that undo the backup shift:
+    # the state file still shows the last acknowledged version.
+    paths = _history(path, backups, backups + 3)
+    fs = _RefusesOnce("no such name", dir_sync=True)
+    fs.failed = 1  # fail the directory fsync itself
+    with pytest.raises(CommitFailed):
+        replace_file(paths, b"[new]\n", fs, backups=backups)
+    assert file_bytes(path) == f"[{backups + 3}]\n".encode()
+    assert fs.failed == (2 if backups == 0 else 3)  # backups=0: nothing else to undo
+
+
+def test_a_gap_in_the_backups_stops_the_shift(path):
+    # NAME.bak.2 deleted by hand: NAME.bak moves into the gap, NAME.bak.3 keeps its version.
+    paths = _history(path, 3, 5)
+    os.unlink(paths.backup(2))
+    replace_file(paths, b"[6]\n", FileSystem(), backups=3)
+    assert _versions(path) == {"state.json": b"[6]\n", "state.json.bak": b"[5]\n",
+                               "state.json.bak.2": b"[4]\n", "state.json.bak.3": b"[2]\n"}
