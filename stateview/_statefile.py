@@ -143,9 +143,7 @@ class StateFile:
         self._list_journal: dict[int, tuple[Any, list[Any]]] = {}
         self._watcher: threading.Thread | None = None
         self._idle_since = 0.0
-        self._keeper: threading.Thread | None = None
-        self._keeper_parked = True
-        self._keeper_wake = threading.Event()
+        self._lingering = False  # the keeper is watching this StateFile's idle lock
         self._closed = False
         self._wrote = False  # committed at least once (close then frees the spare)
         self._root: Any = None
@@ -326,7 +324,6 @@ class StateFile:
             if self._lock_held:
                 self._lock.release(self)
                 self._lock_held = False
-            self._keeper_wake.set()  # the keeper sees _closed and ends
             if type(self._root) in (DictView, ListView):
                 self._root._doc = None
             self._root = _ClosedRoot(self.path)
@@ -470,48 +467,56 @@ class StateFile:
 
         A program that commits again within the linger keeps the lock, and with it the
         knowledge that no one else committed: no lock-file round trip, no freshness check.
-        The keeper thread releases it; other writers wait at most that much longer.
+        The process's keeper thread releases it; other writers wait at most that much longer.
         """
         if not self._lock_held or not self._idle():
             return
         self._idle_since = time.monotonic()
-        if self._keeper_parked:
-            self._keeper_parked = False
-            if self._keeper is None:
-                self._keeper = threading.Thread(
-                    target=self._keep, name=f"stateview-lock {self.path}", daemon=True)
-                self._keeper.start()
-            else:
-                self._keeper_wake.set()
+        if not self._lingering:
+            self._lingering = True
+            if not _keeper.watch(self):  # no thread can start (the interpreter is exiting)
+                self._lingering = False
+                self._release_now()
 
     def _release_now(self) -> None:
         if self._lock_held and self._idle():
-            self._lock.release(self)
+            try:
+                self._lock.release(self)
+            except OSError as e:  # the descriptor is gone: nothing is held any more
+                log.warning("%s: releasing the lock: %s", self.path, e)
             self._lock_held = False
 
-    def _keep(self) -> None:
-        """The keeper thread: release the lock once it has lingered idle long enough."""
-        while True:
-            delay = _LOCK_LINGER
-            while True:
-                time.sleep(delay)
-                with self._cond:
-                    if self._closed:
-                        return
-                    if self._lock_held and self._idle():
-                        delay = self._idle_since + _LOCK_LINGER - time.monotonic()
-                        if delay <= 0:
-                            try:
-                                self._release_now()
-                            except OSError as e:  # the descriptor is gone: nothing held
-                                log.warning("%s: releasing the lock: %s", self.path, e)
-                                self._lock_held = False
-                    if not self._lock_held:
-                        self._keeper_parked = True
-                        self._keeper_wake.clear()
-                        break
-                    delay = max(delay, 0.0005) if self._idle() else _LOCK_LINGER
-            self._keeper_wake.wait()
+    def _linger_over(self) -> bool:
+        """For the keeper: release the lock if it has lingered idle long enough; whether
+        this StateFile needs watching no more."""
+        with self._cond:
+            if self._lock_held and self._idle() and \
+                    time.monotonic() - self._idle_since >= _LOCK_LINGER:
+                self._release_now()
+            if self._lock_held and not self._closed:
+                return False
+            self._lingering = False
+            return True
+
+    def _after_fork(self) -> None:
+        """In a forked child: fresh locks, no hold, nothing in flight.
+
+        The child has none of the parent's other threads: their commits in flight and their
+        open transactions will never finish here, so memory goes back to the durable version.
+        """
+        busy = bool(self._writing or self._pending or self._txn_owner is not None)
+        self._mutex = threading.Lock()
+        self._cond = threading.Condition(self._mutex)
+        self._open = _Batch(self._mutex)
+        self._writing, self._pending, self._touched = False, [], []
+        self._txn_owner, self._txn_depth = None, 0
+        self._lock_held, self._lingering, self._watcher = False, False, None
+        self._lock = process_lock(self.paths.lock)
+        if busy and not self._closed:
+            try:
+                self._reset_to(self._committed, "forked with commits in flight")
+            except Exception as e:
+                log.warning("%s: after fork: %s", self.path, e)
 
     def _end_transaction(self) -> None:
         self._txn_owner, self._txn_depth = None, 0
@@ -757,12 +762,66 @@ def _release_at_exit() -> None:
                 state._cond.release()
 
 
+class _Keeper:
+    """One thread for the process that lets go of locks left lingering by idle StateFiles.
+
+    It holds them weakly, and parks when there are none: a program that opens many state
+    files and forgets to close them leaks neither threads nor StateFiles.
+    """
+
+    def __init__(self) -> None:
+        self._watched: weakref.WeakSet[StateFile] = weakref.WeakSet()
+        self._guard = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._parked = True
+
+    def watch(self, state: StateFile) -> bool:
+        """Watch ``state``'s lock; False when no keeper thread can run."""
+        with self._guard:
+            self._watched.add(state)
+            if not self._parked:
+                return True
+            self._parked = False
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name="stateview-lock-keeper",
+                                          daemon=True)
+                try:
+                    thread.start()
+                except RuntimeError:
+                    self._watched.discard(state)
+                    self._parked = True
+                    return False
+                self._thread = thread
+            self._wake.set()
+        return True
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while True:
+                time.sleep(_LOCK_LINGER / 2)
+                for state in list(self._watched):
+                    if state._linger_over():
+                        self._watched.discard(state)
+                    del state
+                with self._guard:
+                    if not self._watched:
+                        self._parked = True
+                        break
+
+
+_keeper = _Keeper()
+
+
 def _forget_locks_after_fork() -> None:
-    # The child shares the parent's lock descriptor: it must take a lock of its own.
+    # The child shares the parent's lock descriptor: it must take a lock of its own, and has
+    # no keeper thread.
+    global _keeper
+    _keeper = _Keeper()
     for state in list(_open_files):
-        state._lock_held = False
-        state._lock = process_lock(state.paths.lock)
-        state._keeper, state._keeper_parked = None, True
+        state._after_fork()
 
 
 atexit.register(_release_at_exit)

@@ -112,3 +112,63 @@ def test_a_program_that_exits_without_close_leaves_no_holder_named(tmp_path):
     check = subprocess.run([sys.executable, "-m", "stateview", "check", str(path)],
                            capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_unclosed_state_files_leak_neither_threads_nor_memory(tmp_path):
+    import gc
+    import threading
+    import weakref
+
+    path = tmp_path / "state.json"
+    threads = threading.active_count()
+    refs = []
+    for n in range(50):
+        state = stateview.open(path, default={"n": 0})
+        state["n"] = n
+        refs.append(weakref.ref(state))
+        del state
+    deadline = time.monotonic() + 10
+    while any(r() is not None for r in refs) and time.monotonic() < deadline:
+        time.sleep(0.01)  # each lock is let go after its linger
+        gc.collect()
+    assert sum(r() is not None for r in refs) == 0
+    assert threading.active_count() <= threads + 1  # one keeper thread for the process
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_while_a_commit_is_in_flight_starts_clean(tmp_path):
+    import threading
+
+    from stateview._fs import FileSystem
+
+    class SlowDirFS(FileSystem):
+        delay = 0.0
+
+        def fsync_dir(self, path: str) -> None:
+            time.sleep(self.delay)
+            super().fsync_dir(path)
+
+    path = tmp_path / "state.json"
+    fs = SlowDirFS()
+    state = stateview.StateFile(path, default={}, fs=fs)
+    fs.delay = 0.5
+    writer = threading.Thread(target=state.__setitem__, args=("parent", 1))
+    writer.start()
+    time.sleep(0.1)  # the parent's commit is in flight
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code
+        code = 1
+        try:
+            import signal
+            signal.alarm(20)  # a hang ends the child instead of the test run
+            fs.delay = 0.0
+            if "parent" in state.snapshot():  # not durable when forked: not the child's
+                os._exit(3)
+            state["child"] = 1
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    writer.join()
+    assert os.waitstatus_to_exitcode(status) == 0
+    state.close()
