@@ -77,8 +77,9 @@ def forget_lock(path: str | os.PathLike[str]) -> None:
     # A StateFile the test left open keeps the lock for a moment after its last commit
     # (the engine's linger); its keeper thread must not find the descriptor closed, or
     # worse, reused by a file the test opens next.
-    deadline = time.monotonic() + 2.0
-    while lock is not None and lock.owner is not None and time.monotonic() < deadline:
+    deadline = time.monotonic() + 5.0
+    while lock is not None and lock.owner is not None:
+        assert time.monotonic() < deadline, f"{path}: the lock is still held after 5 s"
         time.sleep(0.001)
     lock = _lock._registry.pop(key, None)
     fd = getattr(lock, "_fd", None)
