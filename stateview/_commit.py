@@ -230,22 +230,24 @@ def _undo(
 ) -> None:
     """Put every name back after a failure that followed the rename: the state file first.
 
-    Best effort, each step on its own: this runs because the disk is failing, and the
-    original error is what the caller reports either way.
+    Best effort: this runs because the disk is failing, and the original error is what the
+    caller reports either way. It stops at the first rename refused, so that a later one
+    never lands on a name that still holds a version.
     """
     where = previous  # the previous version may have moved on to NAME.bak or the spare
     for src, dst in moves:
         if src == where:
             where = dst
-    with contextlib.suppress(OSError):
+    try:
         if where is None:
             fs.unlink(paths.target)  # the first commit: there was no file before
         else:
             fs.replace(where, paths.target)
-    for src, dst in reversed(moves):
-        if src != previous:  # the previous version is back as NAME already
-            with contextlib.suppress(OSError):
+        for src, dst in reversed(moves):
+            if src != previous:  # the previous version is back as NAME already
                 fs.replace(dst, src)
+    except OSError:
+        pass
     with contextlib.suppress(OSError):
         fs.fsync_dir(paths.directory)
 

@@ -21,8 +21,6 @@ __all__ = ["FileSystem", "get_default", "set_default"]
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
-# Linux's fcntl commands for leases (Python's fcntl module names some of them from 3.13 on)
-_F_SETLEASE, _F_GETLEASE, _F_SETSIG = 1024, 1025, 10
 
 
 class FileSystem:
@@ -60,13 +58,13 @@ class FileSystem:
             # Someone opening the file while the lease is held breaks it, and the kernel
             # signals the holder: SIGIO by default, which would end the process. SIGURG is
             # ignored unless a program asks for it.
-            fcntl.fcntl(fd, _F_SETSIG, signal.SIGURG)
-            fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_WRLCK)  # EAGAIN: someone has it open
+            fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
+            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)  # EAGAIN: someone has it open
             try:
-                if fcntl.fcntl(fd, _F_GETLEASE) != fcntl.F_WRLCK:  # being opened right now
+                if fcntl.fcntl(fd, fcntl.F_GETLEASE) != fcntl.F_WRLCK:  # being opened now
                     raise OSError(errno.EBUSY, "someone is opening it", path)
             finally:
-                fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_UNLCK)
+                fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
         except BaseException:
             os.close(fd)
             raise

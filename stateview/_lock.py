@@ -317,7 +317,13 @@ def process_lock(lock_path: str) -> ProcessLock:
 def _forget_after_fork() -> None:
     # A forked child shares its parent's open file descriptions, so it must not believe it
     # holds the parent's locks; it starts with fresh handles of its own.
+    # Its copies of their descriptors are closed too: they would keep a lock the parent
+    # holds alive after the parent died (closing a copy does not unlock the parent's).
     global _registry_lock
+    for lock in _registry.values():
+        if lock._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(lock._fd)
     _registry.clear()
     _registry_lock = threading.Lock()
 

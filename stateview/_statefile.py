@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import errno
 import logging
 import os
 import secrets
@@ -284,8 +285,12 @@ class StateFile:
         """Load another process's commit now. Returns whether anything changed."""
         with self._cond:
             self._check_open()
-            while self._txn_owner not in (None, threading.get_ident()) or self._writing \
-                    or self._pending:
+            if self._txn_owner == threading.get_ident():
+                # The block holds the lock and reloaded when it began: no one else can have
+                # committed since. (Waiting for other threads' queued commits would wait for
+                # the block itself.)
+                return False
+            while self._txn_owner is not None or self._writing or self._pending:
                 self._cond.wait()
             return self._refresh_unlocked()
 
@@ -486,17 +491,25 @@ class StateFile:
                 log.warning("%s: releasing the lock: %s", self.path, e)
             self._lock_held = False
 
-    def _linger_over(self) -> bool:
-        """For the keeper: release the lock if it has lingered idle long enough; whether
-        this StateFile needs watching no more."""
-        with self._cond:
+    def _linger_over(self, keeper: _Keeper) -> None:
+        """For the keeper: release the lock if it has lingered idle long enough, and stop
+        watching once it is released.
+
+        Never waits for the StateFile's mutex (a change callback may hold it for long):
+        busy now, it is looked at again on the keeper's next round.
+        """
+        if not self._mutex.acquire(blocking=False):
+            return
+        try:
             if self._lock_held and self._idle() and \
                     time.monotonic() - self._idle_since >= _LOCK_LINGER:
                 self._release_now()
-            if self._lock_held and not self._closed:
-                return False
-            self._lingering = False
-            return True
+            if not self._lock_held or self._closed:
+                # Under the mutex, so that a commit now cannot mark itself watched in between.
+                keeper.forget(self)
+                self._lingering = False
+        finally:
+            self._mutex.release()
 
     def _after_fork(self) -> None:
         """In a forked child: fresh locks, no hold, nothing in flight.
@@ -504,7 +517,9 @@ class StateFile:
         The child has none of the parent's other threads: their commits in flight and their
         open transactions will never finish here, so memory goes back to the durable version.
         """
-        busy = bool(self._writing or self._pending or self._txn_owner is not None)
+        # A mutation half done in another thread (applied, not yet queued) holds the mutex.
+        busy = bool(self._writing or self._pending or self._txn_owner is not None
+                    or self._mutex.locked())
         self._mutex = threading.Lock()
         self._cond = threading.Condition(self._mutex)
         self._open = _Batch(self._mutex)
@@ -568,6 +583,7 @@ class StateFile:
         self._writing = True
         token = secrets.token_hex(8)
         error: BaseException | None = None
+        interrupted: BaseException | None = None
         self._cond.release()
         try:
             disk = _disk_id(replace_file(self.paths, data, self._fs, self.backups,
@@ -575,6 +591,10 @@ class StateFile:
         except OSError as e:
             error = e if isinstance(e, CommitFailed) else CommitFailed(
                 self.paths.target, "checking the new file", e)
+        except BaseException as e:  # KeyboardInterrupt ...: the write's outcome is unknown
+            interrupted = e
+            error = CommitFailed(self.paths.target, "writing (interrupted)",
+                                 OSError(errno.EINTR, f"interrupted by {type(e).__name__}"))
         finally:
             self._cond.acquire()
         if error is not None:
@@ -594,6 +614,8 @@ class StateFile:
         self._release_if_idle()
         self._open.cond.notify()  # one of the commits queued meanwhile leads the next write
         self._cond.notify_all()  # close(), transactions and refresh() wait for writes to end
+        if interrupted is not None:
+            raise interrupted
         if error is None and self._callbacks:
             pointers = sorted({pointer_of(n) or "/" for n in touched
                                if root_of(n)._doc is not None})
@@ -753,9 +775,11 @@ def _release_at_exit() -> None:
     for state in list(_open_files):
         if state._cond.acquire(timeout=1.0):
             try:
-                # Only an idle hold: a transaction or a write in flight in a thread that is
-                # still running keeps the lock until the kernel frees it at exit.
-                if state._lock_held and state._idle():
+                # Only a hold with nothing under way (exclusive ones too): a transaction or a
+                # write in flight in a thread still running keeps the lock until the kernel
+                # frees it at exit.
+                if (state._lock_held and state._txn_owner is None and not state._writing
+                        and not state._pending):
                     state._lock.release(state)
                     state._lock_held = False
             finally:
@@ -780,10 +804,10 @@ class _Keeper:
         """Watch ``state``'s lock; False when no keeper thread can run."""
         with self._guard:
             self._watched.add(state)
-            if not self._parked:
+            if not self._parked and self._thread is not None and self._thread.is_alive():
                 return True
             self._parked = False
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 thread = threading.Thread(target=self._run, name="stateview-lock-keeper",
                                           daemon=True)
                 try:
@@ -796,16 +820,27 @@ class _Keeper:
             self._wake.set()
         return True
 
+    def forget(self, state: StateFile) -> None:
+        with self._guard:
+            self._watched.discard(state)
+
+    def _round(self) -> None:
+        # In a function of its own, so that no StateFile stays referenced between rounds.
+        with self._guard:
+            states = list(self._watched)
+        for state in states:
+            try:
+                state._linger_over(self)
+            except Exception:  # the keeper must outlive any one StateFile
+                log.exception("%s: letting go of the lock", state.path)
+
     def _run(self) -> None:
         while True:
             self._wake.wait()
             self._wake.clear()
             while True:
                 time.sleep(_LOCK_LINGER / 2)
-                for state in list(self._watched):
-                    if state._linger_over():
-                        self._watched.discard(state)
-                    del state
+                self._round()
                 with self._guard:
                     if not self._watched:
                         self._parked = True

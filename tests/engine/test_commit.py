@@ -185,6 +185,11 @@ def test_a_failed_directory_fsync_puts_the_file_back_first(path, backups):
         replace_file(paths, b"[new]\n", fs, backups=backups)
     assert file_bytes(path) == f"[{backups + 3}]\n".encode()
     assert fs.failed == (2 if backups == 0 else 3)  # backups=0: nothing else to undo
+    # Whatever could not be put back, no kept version was overwritten.
+    held = set(_versions(path).values()) | {
+        (path.parent / n).read_bytes() for n in os.listdir(path.parent) if n.startswith(".")}
+    kept = {f"[{v}]\n".encode() for v in range(3, backups + 4)}
+    assert kept <= held, sorted(held)
 
 
 def test_a_gap_in_the_backups_stops_the_shift(path):

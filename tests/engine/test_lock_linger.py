@@ -8,6 +8,7 @@ not leave the lock file naming a dead holder.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -99,10 +100,11 @@ def test_a_forked_child_takes_the_lock_itself(tmp_path):
     state.close()
 
 
-def test_a_program_that_exits_without_close_leaves_no_holder_named(tmp_path):
+@pytest.mark.parametrize("exclusive", [False, True])
+def test_a_program_that_exits_without_close_leaves_no_holder_named(tmp_path, exclusive):
     path = tmp_path / "state.json"
     code = ("import stateview, sys\n"
-            "s = stateview.open(sys.argv[1], default={})\n"
+            f"s = stateview.open(sys.argv[1], default={{}}, exclusive={exclusive})\n"
             "for i in range(5): s['n'] = i\n")
     run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
                          text=True, timeout=60)
@@ -172,3 +174,46 @@ def test_a_child_forked_while_a_commit_is_in_flight_starts_clean(tmp_path):
     writer.join()
     assert os.waitstatus_to_exitcode(status) == 0
     state.close()
+
+
+def test_a_slow_change_callback_does_not_hold_up_other_files_locks(tmp_path):
+    import threading
+
+    slow = stateview.open(tmp_path / "a.json", default={"n": 0})
+    slow.on_change(lambda event: time.sleep(1.0), poll=None)
+    other = stateview.open(tmp_path / "b.json", default={"n": 0})
+    writer = threading.Thread(target=slow.__setitem__, args=("n", 1))
+    writer.start()
+    time.sleep(0.1)  # a's callback is running, holding a's StateFile
+    other["n"] = 1
+    assert wait_released(other) < 0.5
+    writer.join()
+    slow.close()
+    other.close()
+
+
+def test_a_killed_parent_frees_the_lock_although_its_child_lives_on(tmp_path):
+    # A forked child must not keep the parent's lock descriptor: the lock would outlive the
+    # parent as long as the child runs.
+    path = tmp_path / "state.json"
+    code = ("import os, sys, time, stateview\n"
+            "s = stateview.open(sys.argv[1], default={}, exclusive=True)\n"
+            "s['n'] = 1\n"
+            "if os.fork() == 0:\n"
+            "    time.sleep(30)\n"
+            "    os._exit(0)\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(30)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    try:
+        assert parent.stdout is not None and parent.stdout.readline() == "ready\n"
+        parent.kill()
+        parent.wait(timeout=30)
+        run = subprocess.run([sys.executable, "-m", "stateview", "set", str(path), "/n", "2"],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(parent.pid, 9)  # the child too
+        parent.communicate(timeout=30)

@@ -258,3 +258,44 @@ def test_no_write_carries_an_open_block_of_another_thread(path):
     assert state.snapshot() == {"a": 1, "b": 1}
     assert json.loads(path.read_text()) == {"a": 1, "b": 1}
     state.close()
+
+
+def test_refresh_inside_a_block_does_not_wait_for_commits_queued_before_it(path):
+    fs = SlowDirFS()
+    state = StateFile(path, default={}, fs=fs)
+    fs.delay = 0.3
+    first = threading.Thread(target=state.__setitem__, args=("a", 1))
+    first.start()
+    time.sleep(0.05)
+    queued = threading.Thread(target=state.__setitem__, args=("b", 1))
+    queued.start()
+    time.sleep(0.05)  # "b" is queued and cannot be written while the block is open
+    with state.transaction() as root:
+        start = time.monotonic()
+        assert state.refresh() is False  # the block holds the lock: nothing new to load
+        assert time.monotonic() - start < 1.0
+        root["c"] = 1
+    first.join()
+    queued.join()
+    assert json.loads(path.read_text()) == {"a": 1, "b": 1, "c": 1}
+    state.close()
+
+
+def test_an_interrupted_leader_fails_its_batch_and_close_still_returns(path):
+    class Interrupting(FileSystem):
+        armed = False
+
+        def fsync_dir(self, path: str) -> None:
+            if self.armed:
+                self.armed = False
+                raise KeyboardInterrupt
+            super().fsync_dir(path)
+
+    fs = Interrupting()
+    state = StateFile(path, default={"n": 0}, fs=fs)
+    fs.armed = True
+    with pytest.raises(KeyboardInterrupt):
+        state["n"] = 1
+    state["n"] = 2  # the StateFile still works
+    state.close()  # and closes: nothing is left marked as in flight
+    assert json.loads(path.read_text()) == {"n": 2}
