@@ -122,7 +122,7 @@ def decode(data: bytes) -> tuple[str | None, list[JsonProblem]]:
             "the file must be UTF-8", line, column, ""))
         return None, problems
     if not text.strip(" \t\r\n"):
-        problems.append(JsonProblem("empty", "the file is empty; it must hold a JSON value",
+        problems.append(JsonProblem("empty", "no JSON value, only white space or nothing",
                                     1, 1, ""))
         return None, problems
     return text, problems
