@@ -77,38 +77,52 @@ def replace_file(
     # undone, and otherwise after success.
     previous: str | None = None
     step = "keeping the previous version"
+    renamed = False
     try:
         if current is not None:
             previous = paths.new_previous()
             fs.link(target, previous)
         step = "renaming the temp file over the state file"
         fs.replace(temp, target)
+        renamed = True
     except OSError as e:
         _remove(fs, temp)
         if previous is not None:
             _remove(fs, previous)
         raise CommitFailed(target, step, e) from e
+    except BaseException:  # KeyboardInterrupt ...: leave no temp file, put NAME back
+        if renamed:
+            _undo(paths, fs, previous, [])
+        else:
+            _remove(fs, temp)
+            if previous is not None:
+                _remove(fs, previous)
+        raise
     # The renames that keep the backups: the version that falls out of the kept ones becomes
     # the spare, the rest shift up, the previous version becomes NAME.bak. Done before the
     # directory fsync when nothing is freed, so that one fsync makes everything durable and
     # leaves the journal idle for the next commit; the next commit then writes only into a
     # spare that is durably nobody's backup (a power cut mid-write must not tear NAME.bak).
     moves, frees = _backup_moves(paths, backups, previous, recycle)
-    done = 0 if frees else _rename_all(fs, moves)
-    if before_sync is not None:
-        before_sync()
-
+    done: list[tuple[str, str]] = []
     try:
+        if not frees:
+            _rename_all(fs, moves, done)
+        if before_sync is not None:
+            before_sync()
         fs.fsync_dir(paths.directory)
     except OSError as e:
-        _undo(paths, fs, previous, moves[:done])
+        _undo(paths, fs, previous, done)
         raise CommitFailed(target, "syncing the directory", e) from e
+    except BaseException:  # KeyboardInterrupt ...: as if the fsync had failed
+        _undo(paths, fs, previous, done)
+        raise
     # The commit is durable. What did not get renamed before is tried again (failures from
     # here on leave a `.NAME.prev-*.tmp` that `stateview recover` moves into place; they do
     # not fail the commit), except into the spare: that rename would not be durable before
     # the next commit writes into it. The oldest version is then freed, as without a spare.
-    _rename_all(fs, [move for move in moves[done:] if move[1] != paths.spare])
-    if previous is not None and backups == 0 and not (moves and done):
+    _rename_all(fs, [move for move in moves[len(done):] if move[1] != paths.spare], done)
+    if previous is not None and backups == 0 and (previous, paths.spare) not in done:
         _remove(fs, previous)  # no backups: it goes, unless it became the spare
     return written
 
@@ -144,14 +158,16 @@ def _backup_moves(
     return moves, frees
 
 
-def _rename_all(fs: FileSystem, moves: list[tuple[str, str]]) -> int:
-    """Do ``moves`` in order until one fails; returns how many were done."""
-    for done, (src, dst) in enumerate(moves):
+def _rename_all(
+    fs: FileSystem, moves: list[tuple[str, str]], done: list[tuple[str, str]]
+) -> None:
+    """Do ``moves`` in order until one fails, adding each one done to ``done``."""
+    for src, dst in moves:
         try:
             fs.replace(src, dst)
         except OSError:
-            return done
-    return len(moves)
+            return
+        done.append((src, dst))
 
 
 def _write_spare(
@@ -222,6 +238,9 @@ def _write_temp(
     except OSError as e:
         _remove(fs, temp)
         raise CommitFailed(paths.target, step, e) from e
+    except BaseException:  # KeyboardInterrupt ...: no temp file left behind either
+        _remove(fs, temp)
+        raise
     return temp, written
 
 

@@ -50,6 +50,10 @@ class FileSystem:
             raise OSError(errno.ENOTSUP, "recycling needs Linux write leases", path)
         import fcntl
 
+        # Linux's numbers, should this Python's fcntl not name them
+        setsig = getattr(fcntl, "F_SETSIG", 10)
+        setlease = getattr(fcntl, "F_SETLEASE", 1024)
+        getlease = getattr(fcntl, "F_GETLEASE", 1025)
         fd = os.open(path, os.O_RDWR | _O_NOFOLLOW | _O_CLOEXEC)
         try:
             st = os.fstat(fd)
@@ -58,13 +62,13 @@ class FileSystem:
             # Someone opening the file while the lease is held breaks it, and the kernel
             # signals the holder: SIGIO by default, which would end the process. SIGURG is
             # ignored unless a program asks for it.
-            fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
-            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)  # EAGAIN: someone has it open
+            fcntl.fcntl(fd, setsig, signal.SIGURG)
+            fcntl.fcntl(fd, setlease, fcntl.F_WRLCK)  # EAGAIN: someone has it open
             try:
-                if fcntl.fcntl(fd, fcntl.F_GETLEASE) != fcntl.F_WRLCK:  # being opened now
+                if fcntl.fcntl(fd, getlease) != fcntl.F_WRLCK:  # being opened right now
                     raise OSError(errno.EBUSY, "someone is opening it", path)
             finally:
-                fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+                fcntl.fcntl(fd, setlease, fcntl.F_UNLCK)
         except BaseException:
             os.close(fd)
             raise

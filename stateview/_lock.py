@@ -261,9 +261,9 @@ class ProcessLock:
                     return
                 # The lock file was removed or replaced behind our back (someone deleted the
                 # directory's contents): our inode is no longer the one others will lock.
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-                os.close(self._fd)
-                self._fd = None
+                fd, self._fd = self._fd, None  # cleared first: a fork must not see it
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
                 continue
             if time.monotonic() >= deadline:
                 raise LockTimeout(self.path, read_info(self.path), timeout)
@@ -321,9 +321,10 @@ def _forget_after_fork() -> None:
     # holds alive after the parent died (closing a copy does not unlock the parent's).
     global _registry_lock
     for lock in _registry.values():
-        if lock._fd is not None:
+        fd, lock._fd = lock._fd, None
+        if fd is not None:
             with contextlib.suppress(OSError):
-                os.close(lock._fd)
+                os.close(fd)
     _registry.clear()
     _registry_lock = threading.Lock()
 

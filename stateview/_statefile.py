@@ -38,6 +38,7 @@ from ._errors import (
     InvalidValue,
     LockTimeout,
     SchemaViolation,
+    StateError,
     StorageError,
 )
 from ._loading import UNSET as _UNSET
@@ -79,7 +80,7 @@ class _Batch:
 
     __slots__ = ("cond",)
 
-    def __init__(self, mutex: threading.Lock) -> None:
+    def __init__(self, mutex: threading.RLock) -> None:
         self.cond = threading.Condition(mutex)
 
 
@@ -120,7 +121,9 @@ class StateFile:
         self.lock_timeout = lock_timeout
         self._fs = fs or _fs.get_default()
         self._lock = process_lock(self.paths.lock)
-        self._mutex = threading.Lock()
+        # Reentrant only so that a thread can tell whether it holds it (an interrupt may land
+        # right after it was taken back); nothing takes it twice on purpose.
+        self._mutex = threading.RLock()
         self._cond = threading.Condition(self._mutex)
         self._open = _Batch(self._mutex)  # the batch new commits join
         self._lock_held = False
@@ -138,6 +141,9 @@ class StateFile:
         self._committed = b""
         self._disk: tuple[tuple[int, int, int, int] | None, str | None] = (None, None)
         self._callbacks: list[Callable[[ChangeEvent], None]] = []
+        self._events: list[ChangeEvent] = []  # for the callbacks, run outside the mutex
+        self._waiters = 0  # threads in _await: none left means queued commits are orphans
+        self._txn_forked = False  # a child forked inside its own block (never commits it)
         self._touched: list[Any] = []
         # Containers removed since the last durable version, for a rollback to revive.
         self._graveyard: list[tuple[Any, Any]] = []
@@ -244,7 +250,10 @@ class StateFile:
                     assert savepoint is not None
                     self._reset_to(savepoint, "rolled back to the start of the inner block")
                 else:
-                    if self._dirty != start:
+                    if self._txn_forked:
+                        self._txn_forked = False
+                        self._reset_to(self._committed, "forked inside a transaction")
+                    elif self._dirty != start:
                         self._reset_to(savepoint if savepoint is not None and
                                        self._failures == failures else self._committed,
                                        "transaction rolled back")
@@ -255,6 +264,15 @@ class StateFile:
                 self._txn_depth -= 1
             return
         with self._cond:
+            if self._txn_forked:
+                # This is a child forked inside the block: the parent commits it (or not);
+                # committing it here too, without the parent's lock, could write it twice.
+                self._txn_forked = False
+                self._reset_to(self._committed, "forked inside a transaction")
+                self._end_transaction()
+                raise StateError(f"{self.path}: this process was forked inside the "
+                                 "transaction; the child does not commit the parent's block "
+                                 "(nothing was written)")
             if self._failures != failures:
                 # An earlier write this block built on failed and memory went back to the
                 # durable version under it: committing now would write half a transaction.
@@ -280,6 +298,7 @@ class StateFile:
             self._txn_owner = None
             self._cond.notify_all()
             self._await(ticket)
+        self._dispatch()
 
     def refresh(self) -> bool:
         """Load another process's commit now. Returns whether anything changed."""
@@ -290,9 +309,10 @@ class StateFile:
                 # committed since. (Waiting for other threads' queued commits would wait for
                 # the block itself.)
                 return False
-            while self._txn_owner is not None or self._writing or self._pending:
-                self._cond.wait()
-            return self._refresh_unlocked()
+            self._drain()
+            changed = self._refresh_unlocked()
+        self._dispatch()
+        return changed
 
     def on_change(
         self, callback: Callable[[ChangeEvent], None], *, poll: float | None = 0.1
@@ -322,8 +342,7 @@ class StateFile:
         with self._cond:
             if self._closed:
                 return
-            while self._writing or self._pending or self._txn_owner is not None:
-                self._cond.wait()
+            self._drain()
             self._closed = True
             self._drop_spare()
             if self._lock_held:
@@ -390,8 +409,25 @@ class StateFile:
             ticket = _Ticket(self._open)
             self._pending.append(ticket)
             self._await(ticket)
+        self._dispatch()
 
     # -- internals (called with self._cond held) ---------------------------------------------
+
+    def _drain(self) -> None:
+        """Wait until no transaction is open and no commit is queued or being written.
+
+        Commits queued with no thread left waiting for them (their thread was interrupted,
+        by Ctrl-C say) are written here rather than waited for forever.
+        """
+        while self._writing or self._pending or self._txn_owner is not None:
+            if self._orphaned():
+                self._write_batch()
+            else:
+                self._cond.wait()
+
+    def _orphaned(self) -> bool:
+        return (bool(self._pending) and not self._writing and self._txn_owner is None
+                and self._waiters == 0)
 
     def _drop_spare(self) -> None:
         """Free the spare this StateFile's commits kept (under the lock: a writer may be
@@ -457,8 +493,7 @@ class StateFile:
         if (not self._lock_held or self.exclusive or self._txn_owner is not None
                 or time.monotonic() - self._lock_since < _HOG_SECONDS):
             return
-        while self._writing or self._pending:
-            self._cond.wait()
+        self._drain()
         self._release_now()
         if not self._lock_held:
             self._cond.wait(_HOG_PAUSE)
@@ -501,6 +536,8 @@ class StateFile:
         if not self._mutex.acquire(blocking=False):
             return
         try:
+            if self._orphaned() and not self._closed:
+                self._write_batch()  # its thread was interrupted; the change is in memory
             if self._lock_held and self._idle() and \
                     time.monotonic() - self._idle_since >= _LOCK_LINGER:
                 self._release_now()
@@ -510,6 +547,7 @@ class StateFile:
                 self._lingering = False
         finally:
             self._mutex.release()
+        self._dispatch()
 
     def _after_fork(self) -> None:
         """In a forked child: fresh locks, no hold, nothing in flight.
@@ -518,13 +556,19 @@ class StateFile:
         open transactions will never finish here, so memory goes back to the durable version.
         """
         # A mutation half done in another thread (applied, not yet queued) holds the mutex.
-        busy = bool(self._writing or self._pending or self._txn_owner is not None
-                    or self._mutex.locked())
-        self._mutex = threading.Lock()
+        held_elsewhere = not self._mutex.acquire(blocking=False)  # by a thread now gone
+        me = threading.get_ident()
+        mine = self._txn_owner == me  # the forking thread is inside its own block
+        busy = bool(self._writing or self._pending or held_elsewhere
+                    or self._txn_owner not in (None, me))
+        self._mutex = threading.RLock()
         self._cond = threading.Condition(self._mutex)
         self._open = _Batch(self._mutex)
         self._writing, self._pending, self._touched = False, [], []
-        self._txn_owner, self._txn_depth = None, 0
+        if mine:  # the block goes on here, and ends in an error rather than a commit
+            self._txn_forked = True
+        else:
+            self._txn_owner, self._txn_depth = None, 0
         self._lock_held, self._lingering, self._watcher = False, False, None
         self._lock = process_lock(self.paths.lock)
         if busy and not self._closed:
@@ -542,6 +586,7 @@ class StateFile:
     def _await(self, ticket: _Ticket) -> None:
         """Wait until the commit holding ``ticket`` is durable; lead the write if idle."""
         lingered = False
+        self._waiters += 1
         try:
             while not ticket.done:
                 if (ticket.batch is not self._open or self._writing
@@ -562,7 +607,11 @@ class StateFile:
                     self._write_batch()
         except BaseException:
             self._open.cond.notify()  # interrupted (KeyboardInterrupt ...): hand on the lead
+            if not self._lingering and self._lock_held:  # the keeper writes it if need be
+                self._lingering = _keeper.watch(self)
             raise
+        finally:
+            self._waiters -= 1
         if ticket.error is not None:
             raise ticket.error
 
@@ -584,8 +633,8 @@ class StateFile:
         token = secrets.token_hex(8)
         error: BaseException | None = None
         interrupted: BaseException | None = None
-        self._cond.release()
         try:
+            self._cond.release()
             disk = _disk_id(replace_file(self.paths, data, self._fs, self.backups,
                                          before_sync=lambda: self._note_commit(token)))
         except OSError as e:
@@ -593,10 +642,19 @@ class StateFile:
                 self.paths.target, "checking the new file", e)
         except BaseException as e:  # KeyboardInterrupt ...: the write's outcome is unknown
             interrupted = e
-            error = CommitFailed(self.paths.target, "writing (interrupted)",
+            error = CommitFailed(self.paths.target, "writing, interrupted: the file holds "
+                                 "this write or the one before it",
                                  OSError(errno.EINTR, f"interrupted by {type(e).__name__}"))
         finally:
-            self._cond.acquire()
+            while not self._mutex._is_owned():  # type: ignore[attr-defined]
+                try:  # an interrupt must not leave the mutex unheld here
+                    self._cond.acquire()
+                except BaseException as e:
+                    interrupted = interrupted or e
+        if interrupted is not None:
+            # The file may hold this write or not: forget what is on disk, so that the next
+            # commit takes the lock afresh and reloads whatever is there.
+            self._disk = (None, None)
         if error is not None:
             self._fail(batch, group, error)
         else:
@@ -611,7 +669,10 @@ class StateFile:
                 self._graveyard.clear()
                 self._list_journal.clear()
         self._writing = False
-        self._release_if_idle()
+        if interrupted is not None:
+            self._release_now()
+        else:
+            self._release_if_idle()
         self._open.cond.notify()  # one of the commits queued meanwhile leads the next write
         self._cond.notify_all()  # close(), transactions and refresh() wait for writes to end
         if interrupted is not None:
@@ -744,11 +805,24 @@ class StateFile:
         self._committed = data  # the healed bytes, when open restored a copy
 
     def _notify(self, event: ChangeEvent) -> None:
-        for callback in list(self._callbacks):
-            try:
-                callback(event)
-            except Exception:
-                log.exception("%s: change callback %r failed", self.path, callback)
+        """Queue ``event`` for the change callbacks (with the mutex held)."""
+        if self._callbacks:
+            self._events.append(event)
+
+    def _dispatch(self) -> None:
+        """Run the change callbacks for queued events, without the mutex: a callback may take
+        its time, or change the document itself."""
+        if not self._events:
+            return
+        with self._cond:
+            events, self._events = self._events, []
+            callbacks = list(self._callbacks)
+        for event in events:
+            for callback in callbacks:
+                try:
+                    callback(event)
+                except Exception:
+                    log.exception("%s: change callback %r failed", self.path, callback)
 
     def _watch(self, poll: float) -> None:
         while not self._closed and self._callbacks:
@@ -761,6 +835,7 @@ class StateFile:
                             self._refresh_unlocked()
                     finally:
                         self._cond.release()
+                    self._dispatch()
             except Exception as e:  # a broken file must not kill the watcher
                 log.warning("%s: reload failed: %s", self.path, e)
         self._watcher = None
@@ -778,6 +853,8 @@ def _release_at_exit() -> None:
                 # Only a hold with nothing under way (exclusive ones too): a transaction or a
                 # write in flight in a thread still running keeps the lock until the kernel
                 # frees it at exit.
+                if state._orphaned() and not state._closed:
+                    state._write_batch()  # queued by a thread interrupted on the way out
                 if (state._lock_held and state._txn_owner is None and not state._writing
                         and not state._pending):
                     state._lock.release(state)

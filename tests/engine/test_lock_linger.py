@@ -187,6 +187,7 @@ def test_a_slow_change_callback_does_not_hold_up_other_files_locks(tmp_path):
     time.sleep(0.1)  # a's callback is running, holding a's StateFile
     other["n"] = 1
     assert wait_released(other) < 0.5
+    assert wait_released(slow) < 0.5  # callbacks run without the StateFile's mutex
     writer.join()
     slow.close()
     other.close()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
@@ -299,3 +300,104 @@ def test_an_interrupted_leader_fails_its_batch_and_close_still_returns(path):
     state["n"] = 2  # the StateFile still works
     state.close()  # and closes: nothing is left marked as in flight
     assert json.loads(path.read_text()) == {"n": 2}
+
+
+def test_a_commit_whose_thread_was_interrupted_while_waiting_is_still_written(path):
+    # Ctrl-C lands in the main thread while its commit waits behind another thread's write:
+    # the change is in memory, so it is written anyway (by the keeper, or close()).
+    import _thread
+
+    fs = SlowDirFS()
+    state = StateFile(path, default={}, fs=fs)
+    fs.delay = 0.3
+    writer = threading.Thread(target=state.__setitem__, args=("a", 1))
+    writer.start()
+    time.sleep(0.05)
+    threading.Timer(0.05, _thread.interrupt_main).start()
+    with pytest.raises(KeyboardInterrupt):
+        state["b"] = 1  # queued behind the slow write of "a"
+    writer.join()
+    fs.delay = 0.0
+    deadline = time.monotonic() + 10
+    while json.loads(path.read_text()) != {"a": 1, "b": 1}:
+        assert time.monotonic() < deadline, json.loads(path.read_text())
+        time.sleep(0.01)
+    closing = threading.Thread(target=state.close, daemon=True)
+    closing.start()
+    closing.join(10)
+    assert not closing.is_alive(), "close() hangs"
+    assert not stateview._lock.probe(str(path) + ".lock").held
+
+
+def test_an_interrupted_write_leaves_memory_and_file_alike_and_no_temp_file(path):
+    class Interrupting(FileSystem):
+        step = ""
+
+        def _maybe(self, step: str) -> None:
+            if self.step == step:
+                self.step = ""
+                raise KeyboardInterrupt
+
+        def write_all(self, fd: int, data: bytes) -> None:
+            self._maybe("write")
+            super().write_all(fd, data)
+
+        def fsync_dir(self, path: str) -> None:
+            self._maybe("fsync_dir")
+            super().fsync_dir(path)
+
+    fs = Interrupting()
+    state = StateFile(path, default={"n": 0}, backups=0, fs=fs)  # no spare: new temp files
+    for step in ("write", "fsync_dir"):
+        fs.step = step
+        with pytest.raises(KeyboardInterrupt):
+            state["n"] = 1
+        assert state.snapshot() == json.loads(path.read_text()) == {"n": 0}, step
+        assert [n for n in os.listdir(path.parent) if n.endswith(".tmp")] == [], step
+        state["m"] = 1  # works at once, and what is on disk stays what memory says
+        assert state.snapshot() == json.loads(path.read_text()) == {"n": 0, "m": 1}
+        del state["m"]
+    state.close()
+
+
+def test_a_change_callback_may_change_the_document(path):
+    state = StateFile(path, default={"n": 0, "seen": 0})
+
+    def count(event: stateview.ChangeEvent) -> None:
+        if state["seen"] < state["n"]:
+            state["seen"] = state["n"]  # would deadlock if callbacks ran under the mutex
+
+    state.on_change(count, poll=None)
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (state.__setitem__("n", 1), done.set()))
+    worker.start()
+    assert done.wait(10), "a callback that commits deadlocked"
+    worker.join()
+    assert json.loads(path.read_text()) == {"n": 1, "seen": 1}
+    state.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_inside_a_block_does_not_commit_it(path):
+    state = StateFile(path, default={"a": 0})
+    pid = -1
+    try:
+        with state.transaction() as root:
+            root["a"] = 1
+            pid = os.fork()
+            if pid == 0:
+                root["c"] = 1  # the block goes on in the child, and ends below
+            else:
+                _, status = os.waitpid(pid, 0)
+                raise Boom  # the parent's block rolls back
+    except stateview.StateError as e:
+        if pid == 0:  # pragma: no cover - the child reports through its exit code
+            os._exit(0 if "forked inside the transaction" in str(e) else 2)
+        raise
+    except Boom:
+        pass
+    if pid == 0:  # pragma: no cover - the block ended without an error: a defect
+        os._exit(3)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert json.loads(path.read_text()) == {"a": 0}
+    state.close()
