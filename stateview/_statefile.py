@@ -322,6 +322,10 @@ class StateFile:
         With ``poll`` (seconds), a background thread also watches the file and reloads it when
         another process commits, so the callback runs at once. Returns a function that
         unsubscribes.
+
+        Callbacks run in the thread that made (or loaded) the change, once the change is
+        durable and the StateFile is free again: a callback may take its time or change the
+        document itself; an exception it raises is logged.
         """
         with self._cond:
             self._callbacks.append(callback)
