@@ -234,19 +234,31 @@ def test_the_exception_escapes_unchanged(path):
     assert info.value is error
 
 
-def test_no_write_carries_an_open_block_of_another_thread(path):
-    # A commit queued before the block began must not be written while the block is open:
-    # memory then holds the block's unfinished changes, and the write would make them durable
-    # even if the block then raises.
+def _writing_a_slowly(path):
+    """A StateFile writing "a" (its directory fsync takes 0.3 s) in another thread."""
     fs = SlowDirFS()
     state = StateFile(path, default={}, fs=fs)
     fs.delay = 0.3
     first = threading.Thread(target=state.__setitem__, args=("a", 1))
     first.start()
     time.sleep(0.05)  # "a" is being written (slowly)
+    return state, fs, first
+
+
+def _queued_behind_a_slow_write(path):
+    """A StateFile writing "a" slowly in one thread while "b" waits in another."""
+    state, _, first = _writing_a_slowly(path)
     queued = threading.Thread(target=state.__setitem__, args=("b", 1))
     queued.start()
     time.sleep(0.05)  # "b" waits for that write to end
+    return state, first, queued
+
+
+def test_no_write_carries_an_open_block_of_another_thread(path):
+    # A commit queued before the block began must not be written while the block is open:
+    # memory then holds the block's unfinished changes, and the write would make them durable
+    # even if the block then raises.
+    state, first, queued = _queued_behind_a_slow_write(path)
     on_disk_in_block = None
     with pytest.raises(RuntimeError), state.transaction() as root:
         root["x"] = "half a transaction"
@@ -262,16 +274,8 @@ def test_no_write_carries_an_open_block_of_another_thread(path):
 
 
 def test_refresh_inside_a_block_does_not_wait_for_commits_queued_before_it(path):
-    fs = SlowDirFS()
-    state = StateFile(path, default={}, fs=fs)
-    fs.delay = 0.3
-    first = threading.Thread(target=state.__setitem__, args=("a", 1))
-    first.start()
-    time.sleep(0.05)
-    queued = threading.Thread(target=state.__setitem__, args=("b", 1))
-    queued.start()
-    time.sleep(0.05)  # "b" is queued and cannot be written while the block is open
-    with state.transaction() as root:
+    state, first, queued = _queued_behind_a_slow_write(path)
+    with state.transaction() as root:  # "b" cannot be written while the block is open
         start = time.monotonic()
         assert state.refresh() is False  # the block holds the lock: nothing new to load
         assert time.monotonic() - start < 1.0
@@ -307,12 +311,7 @@ def test_a_commit_whose_thread_was_interrupted_while_waiting_is_still_written(pa
     # the change is in memory, so it is written anyway (by the keeper, or close()).
     import _thread
 
-    fs = SlowDirFS()
-    state = StateFile(path, default={}, fs=fs)
-    fs.delay = 0.3
-    writer = threading.Thread(target=state.__setitem__, args=("a", 1))
-    writer.start()
-    time.sleep(0.05)
+    state, fs, writer = _writing_a_slowly(path)
     threading.Timer(0.05, _thread.interrupt_main).start()
     with pytest.raises(KeyboardInterrupt):
         state["b"] = 1  # queued behind the slow write of "a"
