@@ -58,6 +58,7 @@ _HOG_SECONDS = 0.25  # longest continuous hold of the lock by group commits
 _HOG_PAUSE = 0.01  # then the lock is left free this long
 _LINGER = 0.001  # how long a would-be leader waits for other threads to join its write
 _LOCK_LINGER = 0.002  # how long an idle StateFile keeps the lock for its next commit
+_BUSY_POLL = 0.01  # how often the keeper looks at files that are busy (writing, transaction)
 
 
 @dataclass(frozen=True)
@@ -530,15 +531,16 @@ class StateFile:
                 log.warning("%s: releasing the lock: %s", self.path, e)
             self._lock_held = False
 
-    def _linger_over(self, keeper: _Keeper) -> None:
+    def _linger_over(self, keeper: _Keeper) -> bool:
         """For the keeper: release the lock if it has lingered idle long enough, and stop
-        watching once it is released.
+        watching once it is released. Returns whether it is still lingering idle (to be
+        looked at again soon, rather than at a busy file's pace).
 
         Never waits for the StateFile's mutex (a change callback may hold it for long):
         busy now, it is looked at again on the keeper's next round.
         """
         if not self._mutex.acquire(blocking=False):
-            return
+            return False
         try:
             if self._orphaned() and not self._closed:
                 self._write_batch()  # its thread was interrupted; the change is in memory
@@ -549,9 +551,11 @@ class StateFile:
                 # Under the mutex, so that a commit now cannot mark itself watched in between.
                 keeper.forget(self)
                 self._lingering = False
+            idle = self._lock_held and self._idle()
         finally:
             self._mutex.release()
         self._dispatch()
+        return idle
 
     def _after_fork(self) -> None:
         """In a forked child: fresh locks, no hold, nothing in flight.
@@ -905,23 +909,29 @@ class _Keeper:
         with self._guard:
             self._watched.discard(state)
 
-    def _round(self) -> None:
+    def _round(self) -> bool:
+        """One look at every watched StateFile; whether one of them lingers idle."""
         # In a function of its own, so that no StateFile stays referenced between rounds.
         with self._guard:
             states = list(self._watched)
+        idle = False
         for state in states:
             try:
-                state._linger_over(self)
+                idle = state._linger_over(self) or idle
             except Exception:  # the keeper must outlive any one StateFile
                 log.exception("%s: letting go of the lock", state.path)
+        return idle
 
     def _run(self) -> None:
         while True:
             self._wake.wait()
             self._wake.clear()
+            delay = _LOCK_LINGER / 2
             while True:
-                time.sleep(_LOCK_LINGER / 2)
-                self._round()
+                time.sleep(delay)
+                # Files busy writing or in a transaction need no look every millisecond:
+                # when one goes idle, its lock is let go within _BUSY_POLL instead.
+                delay = _LOCK_LINGER / 2 if self._round() else _BUSY_POLL
                 with self._guard:
                     if not self._watched:
                         self._parked = True
