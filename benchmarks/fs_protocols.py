@@ -74,19 +74,20 @@ class Protocols:
     def no_dir_fsync(self, name: str) -> None:
         os.replace(self._temp(name), name)
 
-    def keep_prev(self, name: str) -> None:
-        temp = self._temp(name)
+    def _swap_in(self, name: str, new: str) -> str:
+        """Link the current file aside, rename ``new`` over it; returns the link's name."""
         prev = f"{name}.{next(self.seq)}.prev"
         os.link(name, prev)
-        os.replace(temp, name)
+        os.replace(new, name)
+        return prev
+
+    def keep_prev(self, name: str) -> None:
+        prev = self._swap_in(name, self._temp(name))
         os.fsync(self.dfd)
         os.replace(prev, name + ".bak")  # frees the old NAME.bak's blocks here
 
     def reaper_variant(self, name: str) -> None:
-        temp = self._temp(name)
-        prev = f"{name}.{next(self.seq)}.prev"
-        os.link(name, prev)
-        os.replace(temp, name)
+        prev = self._swap_in(name, self._temp(name))
         os.fsync(self.dfd)
         if os.path.lexists(name + ".bak"):
             aside = f"{name}.{next(self.seq)}.trash"
@@ -107,10 +108,7 @@ class Protocols:
         return spare
 
     def spare_variant(self, name: str, late: bool = False) -> None:
-        new = self._into_spare(name)
-        prev = f"{name}.{next(self.seq)}.prev"
-        os.link(name, prev)
-        os.replace(new, name)
+        prev = self._swap_in(name, self._into_spare(name))
         if not late:
             self._retire(name, prev)
         os.fsync(self.dfd)

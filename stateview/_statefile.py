@@ -424,7 +424,7 @@ class StateFile:
         Commits queued with no thread left waiting for them (their thread was interrupted,
         by Ctrl-C say) are written here rather than waited for forever.
         """
-        while self._writing or self._pending or self._txn_owner is not None:
+        while not self._quiet():
             if self._orphaned():
                 self._write_batch()
             else:
@@ -503,9 +503,13 @@ class StateFile:
         if not self._lock_held:
             self._cond.wait(_HOG_PAUSE)
 
+    def _quiet(self) -> bool:
+        """No transaction open, no commit queued or being written."""
+        return self._txn_owner is None and not self._writing and not self._pending
+
     def _idle(self) -> bool:
-        return (not self.exclusive and self._txn_owner is None and not self._writing
-                and not self._pending)
+        """Quiet, and the lock is this StateFile's to let go of (not held for life)."""
+        return not self.exclusive and self._quiet()
 
     def _release_if_idle(self) -> None:
         """Let go of the lock once nothing is pending, after ``_LOCK_LINGER`` seconds idle.
@@ -838,8 +842,7 @@ class StateFile:
             try:
                 if self._cond.acquire(timeout=poll):
                     try:
-                        if (not self._closed and self._txn_owner is None and not self._writing
-                                and not self._pending):
+                        if not self._closed and self._quiet():
                             self._refresh_unlocked()
                     finally:
                         self._cond.release()
@@ -863,8 +866,7 @@ def _release_at_exit() -> None:
                 # frees it at exit.
                 if state._orphaned() and not state._closed:
                     state._write_batch()  # queued by a thread interrupted on the way out
-                if (state._lock_held and state._txn_owner is None and not state._writing
-                        and not state._pending):
+                if state._lock_held and state._quiet():
                     state._lock.release(state)
                     state._lock_held = False
             finally:
