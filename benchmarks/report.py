@@ -1,4 +1,4 @@
-"""Where the run happened (machine, filesystem, versions), the issue's targets, and Markdown."""
+"""Where the run happened (machine, filesystem, versions), the targets, and Markdown."""
 
 from __future__ import annotations
 

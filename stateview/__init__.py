@@ -25,19 +25,25 @@ from ._errors import (
 )
 from ._statefile import ChangeEvent, StateFile, open
 from ._views import DictView, ListView
+from .types import JSON, ChangeSource, LeftoverKind, RecoveryAction, RecoveryVerdict
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "JSON",
     "ChangeEvent",
+    "ChangeSource",
     "Closed",
     "CommitFailed",
     "CorruptFile",
     "DictView",
     "InvalidValue",
+    "LeftoverKind",
     "ListView",
     "LockTimeout",
     "PointerError",
+    "RecoveryAction",
+    "RecoveryVerdict",
     "SchemaError",
     "SchemaViolation",
     "StateError",

@@ -1,16 +1,22 @@
-"""The atomic, durable replace of a state file (DESIGN.md, "Commit protocol", steps 4-6).
+"""The atomic, durable replace of a state file (docs/design.md, "The commit, step by step").
 
 The caller holds the lock. :func:`replace_file` either makes ``data`` the file's durable content
 or raises :class:`CommitFailed` with the file showing what it showed before and no temp file
 left. Every file-system call goes through the :class:`~stateview._fs.FileSystem` seam.
 
-    create temp (O_EXCL|O_NOFOLLOW)  ->  mode/owner  ->  write all  ->  fsync  ->  close
-      (or: open .NAME.spare if nobody has it open -> write in place -> fdatasync -> close)
-    ->  hard-link the current file as .NAME.prev-<random>.tmp
-    ->  os.replace(temp, NAME)
-    ->  NAME.bak.N -> .NAME.spare, NAME.bak.N-1 -> NAME.bak.N ... .prev -> NAME.bak
-      (only when nothing is freed, so that all of it can be undone; else after the fsync)
-    ->  the lock file notes the commit  ->  fsync(DIR)  ->  acknowledged
+It runs five phases, each a function below that holds its own failure path:
+
+1. write the new version: into ``.NAME.spare`` if nobody has it open, else a new
+   ``.NAME.<random>.tmp`` (create with O_EXCL|O_NOFOLLOW, mode/owner, write, fsync, close);
+   on failure the temp file goes and NAME was never touched;
+2. publish: hard-link NAME as ``.NAME.prev-<random>.tmp``, then rename the new version over
+   NAME; on failure both hidden names go and NAME was never touched;
+3. rotate backups: NAME.bak.N -> ``.NAME.spare``, ... ``.prev`` -> NAME.bak, here only when no
+   rename frees a kept version, so that all of it can be undone;
+4. sync or undo: the lock file notes the commit, fsync(DIR); on failure phases 2 and 3 are
+   undone, NAME first;
+5. after durable: the renames that had to wait, best effort (a failure leaves a ``.prev`` file
+   for ``stateview recover``, and the commit stands).
 """
 
 from __future__ import annotations
@@ -51,30 +57,70 @@ def replace_file(
         CommitFailed: a step failed; the file is as it was, the temp file is gone, and the
             original OSError is the ``__cause__``.
     """
+    current = _current_status(paths, fs)
+    recycle = recycle and fs.recycles and current is not None
+    temp, written = _write_new_version(paths, data, fs, current, recycle)
+    previous = _publish(paths, fs, temp, current)
+    moves, frees = _backup_moves(paths, backups, previous, recycle)
+    done = _sync_or_undo(paths, fs, previous, [] if frees else moves, before_sync)
+    _after_durable(paths, fs, previous, moves, done, backups)
+    return written
+
+
+def _current_status(paths: StatePaths, fs: FileSystem) -> os.stat_result | None:
+    """The state file's status before the commit, or ``None`` when this is the first one.
+
+    Raises:
+        CommitFailed: it cannot be stat'ed, or it is not a regular file.
+    """
     target = paths.target
-    step = "reading the current file's mode"
     try:
-        current: os.stat_result | None = fs.stat(target)
+        current = fs.stat(target)
     except FileNotFoundError:
-        current = None
+        return None
     except OSError as e:
-        raise CommitFailed(target, step, e) from e
-    if current is not None and not stat.S_ISREG(current.st_mode):
+        raise CommitFailed(target, "reading the current file's mode", e) from e
+    if not stat.S_ISREG(current.st_mode):
         error = IsADirectoryError if stat.S_ISDIR(current.st_mode) else OSError
         raise CommitFailed(target, "checking the current file",
                            error(21, "not a regular file", target))
+    return current
 
-    recycle = recycle and fs.recycles and current is not None
+
+def _write_new_version(
+    paths: StatePaths, data: bytes, fs: FileSystem, current: os.stat_result | None,
+    recycle: bool,
+) -> tuple[str, os.stat_result]:
+    """Phase 1: the new version, durable under a name nobody reads (the spare or a temp file).
+
+    Returns:
+        That name and the file's status.
+
+    Raises:
+        CommitFailed: no temp file could be written; none is left behind.
+    """
     written = _write_spare(paths, data, fs, current) if recycle else None
     if written is not None:
-        temp = paths.spare
-    else:
-        temp, written = _write_temp(paths, data, fs, current)
-    # The previous version stays reachable under a private name until the new one is
-    # durable, so that a failure after the rename (a directory fsync refused, as some network
-    # shares do) can put it back. A failed commit must not push the versions a user kept out
-    # of NAME.bak.N: backups shift before the directory fsync only when every rename can be
-    # undone, and otherwise after success.
+        return paths.spare, written
+    return _write_temp(paths, data, fs, current)
+
+
+def _publish(
+    paths: StatePaths, fs: FileSystem, temp: str, current: os.stat_result | None
+) -> str | None:
+    """Phase 2: keep the current version under a private name, then rename ``temp`` over NAME.
+
+    The previous version stays reachable as ``.NAME.prev-<random>.tmp`` until the new one is
+    durable, so that a failure after the rename (a directory fsync refused, as some network
+    shares do) can put it back.
+
+    Returns:
+        The previous version's private name, or ``None`` on the first commit.
+
+    Raises:
+        CommitFailed: the link or the rename failed; NAME is untouched and ``temp`` is gone.
+    """
+    target = paths.target
     previous: str | None = None
     step = "keeping the previous version"
     renamed = False
@@ -86,45 +132,66 @@ def replace_file(
         fs.replace(temp, target)
         renamed = True
     except OSError as e:
-        _remove(fs, temp)
-        if previous is not None:
-            _remove(fs, previous)
+        _discard(fs, temp, previous)
         raise CommitFailed(target, step, e) from e
     except BaseException:  # KeyboardInterrupt ...: leave no temp file, put NAME back
         if renamed:
             _undo(paths, fs, previous, [])
         else:
-            _remove(fs, temp)
-            if previous is not None:
-                _remove(fs, previous)
+            _discard(fs, temp, previous)
         raise
-    # The renames that keep the backups: the version that falls out of the kept ones becomes
-    # the spare, the rest shift up, the previous version becomes NAME.bak. Done before the
-    # directory fsync when nothing is freed, so that one fsync makes everything durable and
-    # leaves the journal idle for the next commit; the next commit then writes only into a
-    # spare that is durably nobody's backup (a power cut mid-write must not tear NAME.bak).
-    moves, frees = _backup_moves(paths, backups, previous, recycle)
+    return previous
+
+
+def _sync_or_undo(
+    paths: StatePaths, fs: FileSystem, previous: str | None, moves: list[tuple[str, str]],
+    before_sync: Callable[[], None] | None,
+) -> list[tuple[str, str]]:
+    """Phases 3 and 4: rotate the backups, then make the commit durable or undo all of it.
+
+    ``moves`` are the backup renames that can be undone (none frees a kept version): done
+    before the directory fsync, one fsync makes everything durable and leaves the journal idle
+    for the next commit, and the next commit writes only into a spare that is durably nobody's
+    backup (a power cut mid-write must not tear NAME.bak). A failed commit must not push the
+    versions a user kept out of NAME.bak.N, so renames that free one wait for
+    :func:`_after_durable`.
+
+    Returns:
+        The renames done, a prefix of ``moves`` (one refused stops the rotation).
+
+    Raises:
+        CommitFailed: the directory fsync (or ``before_sync``) failed; NAME, the backups and
+            the spare are back as they were.
+    """
     done: list[tuple[str, str]] = []
     try:
-        if not frees:
-            _rename_all(fs, moves, done)
+        _rename_all(fs, moves, done)
         if before_sync is not None:
             before_sync()
         fs.fsync_dir(paths.directory)
     except OSError as e:
         _undo(paths, fs, previous, done)
-        raise CommitFailed(target, "syncing the directory", e) from e
+        raise CommitFailed(paths.target, "syncing the directory", e) from e
     except BaseException:  # KeyboardInterrupt ...: as if the fsync had failed
         _undo(paths, fs, previous, done)
         raise
-    # The commit is durable. What did not get renamed before is tried again (failures from
-    # here on leave a `.NAME.prev-*.tmp` that `stateview recover` moves into place; they do
-    # not fail the commit), except into the spare: that rename would not be durable before
-    # the next commit writes into it. The oldest version is then freed, as without a spare.
+    return done
+
+
+def _after_durable(
+    paths: StatePaths, fs: FileSystem, previous: str | None, moves: list[tuple[str, str]],
+    done: list[tuple[str, str]], backups: int,
+) -> None:
+    """Phase 5: the commit is durable; finish the rotation, best effort.
+
+    What did not get renamed before is tried again (failures from here on leave a
+    ``.NAME.prev-*.tmp`` that ``stateview recover`` moves into place; they do not fail the
+    commit), except into the spare: that rename would not be durable before the next commit
+    writes into it. The oldest version is then freed, as without a spare.
+    """
     _rename_all(fs, [move for move in moves[len(done):] if move[1] != paths.spare], done)
     if previous is not None and backups == 0 and (previous, paths.spare) not in done:
         _remove(fs, previous)  # no backups: it goes, unless it became the spare
-    return written
 
 
 def _backup_moves(
@@ -269,6 +336,13 @@ def _undo(
         pass
     with contextlib.suppress(OSError):
         fs.fsync_dir(paths.directory)
+
+
+def _discard(fs: FileSystem, temp: str, previous: str | None) -> None:
+    """Remove a commit's own files after a failure before NAME changed."""
+    _remove(fs, temp)
+    if previous is not None:
+        _remove(fs, previous)
 
 
 def _remove(fs: FileSystem, path: str) -> None:

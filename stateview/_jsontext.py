@@ -25,14 +25,17 @@ __all__ = [
     "NOT_STRICT",
     "JsonProblem",
     "ScanResult",
+    "a_json_type",
     "decode",
     "dumps",
     "escape_token",
     "join_pointer",
+    "json_type",
     "line_column",
     "loads",
     "scan",
     "try_loads",
+    "unescape_token",
 ]
 
 #: Deepest nesting stateview stores. Deeper documents are refused with a clear error rather
@@ -43,7 +46,40 @@ _INT_DIGITS = 4300
 
 
 def escape_token(key: str) -> str:
+    """One JSON Pointer reference token from a key (RFC 6901: ``~`` first, then ``/``)."""
     return key.replace("~", "~0").replace("/", "~1")
+
+
+def unescape_token(token: str) -> str:
+    """The key a JSON Pointer reference token names (``~1`` first, then ``~0``)."""
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def json_type(value: Any, integers: bool = False) -> str:
+    """The JSON type name of a parsed value: ``object``, ``array``, ``string``, ``number``,
+    ``boolean`` or ``null``; ``integer`` for whole numbers when ``integers`` (as JSON Schema
+    tells them apart)."""
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    if integers and isinstance(value, int):
+        return "integer"
+    return "number"
+
+
+def a_json_type(value: Any) -> str:
+    """:func:`json_type` as a sentence says it: ``an object``, ``a string``, ``null``."""
+    name = json_type(value)
+    if name == "null":
+        return name
+    return ("an " if name[0] in "aeiou" else "a ") + name
 
 
 def join_pointer(parts: Collection[str | int]) -> str:

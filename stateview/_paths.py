@@ -1,4 +1,4 @@
-"""The on-disk names of a state file (see DESIGN.md, "On-disk contract").
+"""The on-disk names of a state file (docs/design.md, "On-disk names").
 
 For a state file ``DIR/NAME``::
 
@@ -22,6 +22,8 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from .types import LeftoverKind
+
 __all__ = ["Leftover", "StatePaths"]
 
 
@@ -29,7 +31,7 @@ __all__ = ["Leftover", "StatePaths"]
 class Leftover:
     """A file next to the state file that a crash or a recovery left behind."""
 
-    kind: str  # "temp" | "previous" | "backup" | "corrupt"
+    kind: LeftoverKind
     path: str
     generation: int = 0  # backups: 1 for NAME.bak, 2 for NAME.bak.2 ...
 
@@ -99,6 +101,17 @@ class StatePaths:
         """``state.json`` -> ``state.schema.json`` beside the path as given."""
         stem, _ = os.path.splitext(self.given)
         return stem + ".schema.json"
+
+    def schema_beside(self) -> str | None:
+        """The schema a file goes with when none is named: its sibling, if there is one.
+
+        Every surface (open by the CLI, check, recover, the UI) takes ``STEM.schema.json``
+        beside the path as given, and nothing when it does not exist or is the file itself.
+        """
+        sibling = self.schema_sibling
+        if os.path.normcase(sibling) == os.path.normcase(self.given):
+            return None
+        return sibling if os.path.exists(sibling) else None
 
     def leftovers(self) -> list[Leftover]:
         """Temp files, backups and set-aside copies beside the state file, sorted by kind."""

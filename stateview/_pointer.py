@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import PointerError
-from ._jsontext import join_pointer
+from ._jsontext import a_json_type, join_pointer, json_type, unescape_token
 
 __all__ = ["delete_at", "get_at", "parse_pointer", "set_at"]
 
@@ -26,7 +26,7 @@ def parse_pointer(pointer: str) -> list[str]:
         rest = part.replace("~0", "").replace("~1", "")
         if "~" in rest:
             raise PointerError(pointer, f"'~' in {part!r} must be written ~0 ('~') or ~1 ('/')")
-    return [p.replace("~1", "/").replace("~0", "~") for p in parts]
+    return [unescape_token(p) for p in parts]
 
 
 def _index(pointer: str, parts: list[str], i: int, length: int, allow_end: bool) -> int:
@@ -52,8 +52,8 @@ def _step(value: Any, pointer: str, parts: list[str], i: int) -> Any:
         return value[token]
     if isinstance(value, list):
         return value[_index(pointer, parts, i, len(value), allow_end=False)]
-    raise PointerError(pointer, f"{join_pointer(parts[:i]) or '/'} is a "
-                       f"{_json_type(value)}, which has no {token!r} inside")
+    raise PointerError(pointer, f"{join_pointer(parts[:i]) or '/'} is "
+                       f"{a_json_type(value)}, which has no {token!r} inside")
 
 
 def get_at(document: Any, parts: list[str], pointer: str | None = None) -> Any:
@@ -76,7 +76,7 @@ def set_at(root: Any, parts: list[str], value: Any) -> None:
             root[:] = value
         else:
             raise PointerError(pointer, "the whole document can only be replaced by a value "
-                               f"of the same kind ({_json_type(root)})")
+                               f"of the same kind ({json_type(root)})")
         return
     parent = get_at(root, parts[:-1], pointer)
     if isinstance(parent, dict):
@@ -88,8 +88,8 @@ def set_at(root: Any, parts: list[str], value: Any) -> None:
         else:
             parent[index] = value
     else:
-        raise PointerError(pointer, f"{join_pointer(parts[:-1]) or '/'} is a "
-                           f"{_json_type(parent)}, which cannot hold {parts[-1]!r}")
+        raise PointerError(pointer, f"{join_pointer(parts[:-1]) or '/'} is "
+                           f"{a_json_type(parent)}, which cannot hold {parts[-1]!r}")
 
 
 def delete_at(root: Any, parts: list[str]) -> None:
@@ -104,14 +104,3 @@ def delete_at(root: Any, parts: list[str]) -> None:
     else:
         del parent[_index(pointer, parts, len(parts) - 1, len(parent), allow_end=False)]
 
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "object" if isinstance(value, dict) else "array"

@@ -1,6 +1,6 @@
 """StateFile: the in-memory document a program mutates, kept durably equal to its file.
 
-Concurrency (DESIGN.md, "Concurrency model"):
+Concurrency (docs/design.md, "Threads, processes and fork"):
 
 * The file is the truth; memory is a cache of one version of it. Memory is only changed while
   this StateFile holds the file lock, so no other process can commit underneath a change.
@@ -31,6 +31,7 @@ from typing import Any
 
 from . import _fs, _jsontext
 from ._commit import replace_file
+from ._document import merge, plain, pointer_of, root_of, serialize
 from ._errors import (
     Closed,
     CommitFailed,
@@ -41,14 +42,14 @@ from ._errors import (
     StateError,
     StorageError,
 )
-from ._loading import UNSET as _UNSET
-from ._loading import load_initial
 from ._lock import process_lock, read_info
+from ._opening import UNSET as _UNSET
+from ._opening import load_initial
 from ._paths import StatePaths
 from ._schema import Schema, load_schema
-from ._tree import merge, plain, pointer_of, root_of, serialize
 from ._undo import restore, shallow
 from ._views import DictView, ListView, new_root
+from .types import ChangeSource
 
 __all__ = ["ChangeEvent", "StateFile", "open"]
 
@@ -71,7 +72,7 @@ class ChangeEvent:
         pointers: JSON Pointers of the values that changed (containers for local commits).
     """
 
-    source: str
+    source: ChangeSource
     pointers: list[str] = field(default_factory=list)
 
 

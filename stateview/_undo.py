@@ -1,6 +1,6 @@
 """Putting a container's own entries back after a refused or rolled-back change.
 
-Values are compared and merged afterwards (:func:`stateview._tree.merge`); what this restores
+Values are compared and merged afterwards (:func:`stateview._document.merge`); what this restores
 is identity: the very objects a program may hold as views return to their places.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._tree import detach, touch
+from ._document import detach, touch
 from ._views import DictView, ListView
 
 __all__ = ["restore", "shallow"]

@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, SupportsIndex
 
+from ._document import adopt, bind_types, detach, plain, pointer_of, root_of, touch
 from ._errors import Closed, InvalidValue
-from ._tree import adopt, bind_types, detach, plain, pointer_of, root_of, touch
+from ._jsontext import escape_token
 
 __all__ = ["DictView", "ListView"]
 
@@ -46,7 +47,7 @@ def _key(node: Any, key: Any) -> str:
 
 
 def _at(node: Any, key: str | int) -> str:
-    return f"{pointer_of(node)}/{str(key).replace('~', '~0').replace('/', '~1')}"
+    return f"{pointer_of(node)}/{escape_token(str(key))}"
 
 
 class DictView(dict[str, Any]):

@@ -7,9 +7,10 @@ import stateview
 
 def test_all_lists_exactly_the_public_names():
     assert sorted(stateview.__all__) == [
-        "ChangeEvent", "Closed", "CommitFailed", "CorruptFile", "DictView", "InvalidValue",
-        "ListView", "LockTimeout", "PointerError", "SchemaError", "SchemaViolation",
-        "StateError", "StateFile", "StateFileMissing", "StorageError", "__version__", "open",
+        "ChangeEvent", "ChangeSource", "Closed", "CommitFailed", "CorruptFile", "DictView",
+        "InvalidValue", "JSON", "LeftoverKind", "ListView", "LockTimeout", "PointerError",
+        "RecoveryAction", "RecoveryVerdict", "SchemaError", "SchemaViolation", "StateError",
+        "StateFile", "StateFileMissing", "StorageError", "__version__", "open",
     ]
     for name in stateview.__all__:
         assert hasattr(stateview, name)

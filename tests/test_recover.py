@@ -39,7 +39,7 @@ import stateview
 from stateview._fs import FileSystem
 from stateview._lock import probe, read_info
 from stateview._paths import StatePaths
-from stateview._recover import (
+from stateview._recovery import (
     apply,
     candidates,
     heal_on_open,
@@ -527,7 +527,7 @@ _CHILD = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from recover_helpers import StepFS
     from stateview._paths import StatePaths
-    from stateview._recover import apply, plan
+    from stateview._recovery import apply, plan
     codes = {{}}
     for k, state in json.loads(sys.argv[1]):
         pid = os.fork()

@@ -1,4 +1,4 @@
-"""The tree stays clean under the project's own strict linters (STYLE.md point 11)."""
+"""The tree stays clean under the project's own strict linters (pyproject.toml's settings)."""
 
 import shutil
 import subprocess
@@ -30,3 +30,24 @@ def test_ruff_finds_nothing():
 def test_mypy_strict_finds_nothing():
     result = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_public_types_let_mypy_catch_a_misspelt_source_and_a_value_json_cannot_hold(tmp_path):
+    script = tmp_path / "user_script.py"
+    script.write_text(
+        "import stateview\n"
+        "\n"
+        "def on_change(event: stateview.ChangeEvent) -> None:\n"
+        "    source: stateview.ChangeSource = event.source\n"
+        "    wrong: stateview.ChangeSource = 'extrenal'\n"
+        "\n"
+        "good: stateview.JSON = {'a': [1, 2.5, 'x', None, True, {'b': {}}]}\n"
+        "bad: stateview.JSON = {'a': {1, 2}}\n"
+    )
+    result = subprocess.run(
+        [_tool("mypy"), "--strict", "--no-incremental", "--config-file", "/dev/null",
+         str(script)],
+        cwd=ROOT, capture_output=True, text=True)
+    flagged = sorted(int(line.split(":")[1]) for line in result.stdout.splitlines()
+                     if line.startswith(str(script)) and ": error:" in line)
+    assert flagged == [5, 8], result.stdout + result.stderr

@@ -89,9 +89,8 @@ class Checker:
     def _schema_for(self, paths: StatePaths, report: FileReport) -> Schema | None:
         if self._explicit is not None:
             return self._load(self._explicit, report)
-        sibling = paths.schema_sibling
-        if os.path.normcase(sibling) == os.path.normcase(paths.given) or not os.path.exists(
-                sibling):
+        sibling = paths.schema_beside()
+        if sibling is None:
             return None
         return self._load(_display(sibling), report)
 

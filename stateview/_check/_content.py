@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._jsontext import NOT_STRICT, JsonProblem, decode, scan, try_loads
+from .._jsontext import NOT_STRICT, JsonProblem, a_json_type, decode, scan, try_loads
 from .._schema import Schema
 from ._locate import locate
 from ._result import INFO, Problem
@@ -49,7 +49,7 @@ def check_content(data: bytes, schema: Schema | None) -> list[Problem]:
         problems = []
     if not isinstance(value, (dict, list)):
         problems.append(Problem(
-            "root", f"the root is {_json_type(value)}; a state file holds an object or an array",
+            "root", f"the root is {a_json_type(value)}; a state file holds an object or an array",
             1, 1, ""))
     if schema is not None:
         assert text is not None
@@ -119,12 +119,3 @@ def _schema_problems(text: str, value: Any, schema: Schema) -> list[Problem]:
     found.sort(key=lambda p: (p.line or 0, p.column or 0))
     return found
 
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return "a string"

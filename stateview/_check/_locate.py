@@ -13,6 +13,8 @@ import re
 from collections.abc import Collection
 from typing import Any
 
+from .._jsontext import unescape_token
+
 __all__ = ["locate"]
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -28,7 +30,7 @@ class _Malformed(ValueError):
 def _parts(pointer: str) -> list[str]:
     if not pointer:
         return []
-    return [p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/")]
+    return [unescape_token(p) for p in pointer[1:].split("/")]
 
 
 def locate(text: str, pointers: Collection[str]) -> dict[str, tuple[int, int]]:

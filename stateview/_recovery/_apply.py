@@ -25,7 +25,7 @@ from .._commit import replace_file
 from .._errors import LockTimeout
 from .._fs import FileSystem
 from .._lock import process_lock, read_info
-from ._model import Item, Outcome, Plan, Step
+from ._findings import Item, Outcome, Plan, Step
 from ._planner import plan as make_plan
 
 __all__ = ["apply", "execute"]

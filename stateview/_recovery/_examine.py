@@ -19,11 +19,12 @@ from typing import Any
 
 from .._errors import CorruptFile
 from .._fs import FileSystem
-from .._jsontext import loads
+from .._jsontext import a_json_type, loads
 from .._lock import probe
 from .._paths import StatePaths
 from .._schema import Schema
-from ._model import Examined
+from ..types import RecoveryVerdict
+from ._findings import Examined
 
 __all__ = ["examine", "examine_lock", "examine_state", "related"]
 
@@ -64,7 +65,8 @@ def judge(facts: Examined, data: bytes, schema: Schema | None) -> Examined:
     facts = dataclasses.replace(facts, json="complete")
     if not isinstance(value, (dict, list)):
         return dataclasses.replace(
-            facts, problem=f"its root is {_a(value)}; a state file holds an object or an array")
+            facts,
+            problem=f"its root is {a_json_type(value)}; a state file holds an object or an array")
     if schema is None:
         return dataclasses.replace(facts, schema="unchecked")
     issues = schema.issues(value)
@@ -77,11 +79,12 @@ def judge(facts: Examined, data: bytes, schema: Schema | None) -> Examined:
         schema_problem=f"at {first.pointer or '/'}: {first.message}{more}")
 
 
-def examine_state(paths: StatePaths, fs: FileSystem, schema: Schema | None) -> tuple[str, Examined]:
-    """The state file's facts and its verdict (see :data:`~._model.STATES`)."""
+def examine_state(paths: StatePaths, fs: FileSystem,
+                  schema: Schema | None) -> tuple[RecoveryVerdict, Examined]:
+    """The state file's facts and its verdict."""
     facts = examine("state", paths.target, fs, schema)
     if not facts.exists:
-        verdict = "missing"
+        verdict: RecoveryVerdict = "missing"
     elif facts.error is not None:
         verdict = "inaccessible"
     elif facts.json != "complete":
@@ -156,12 +159,3 @@ def _flock_busy(lock_path: str) -> bool:
 def _why(error: OSError) -> str:
     return error.strerror or str(error)
 
-
-def _a(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    return "a number"

@@ -1,4 +1,4 @@
-"""Deciding what to do with every file beside a state file (the issue's decision table).
+"""Deciding what to do with every file beside a state file (docs/design.md, "Recovery").
 
     state file good             temp files are unacknowledged commits: remove them;
                                 a .prev file (the version a commit replaced) becomes NAME.bak,
@@ -23,9 +23,10 @@ from .._errors import describe_holder
 from .._fs import FileSystem
 from .._paths import StatePaths
 from .._schema import Schema
+from ..types import RecoveryVerdict
 from ._examine import examine, examine_lock, examine_state, related
-from ._model import Examined, Item, Plan
-from ._wording import (
+from ._findings import Examined, Item, Plan
+from ._reasons import (
     at,
     holder_words,
     kept_reason,
@@ -100,7 +101,7 @@ def _good(paths: StatePaths, schema: Schema | None, state: Examined,
     return Plan(paths, schema, "good", tuple(items))
 
 
-def _restore(paths: StatePaths, schema: Schema | None, verdict: str, state: Examined,
+def _restore(paths: StatePaths, schema: Schema | None, verdict: RecoveryVerdict, state: Examined,
              leftovers: list[Examined]) -> Plan:
     copies = [x for x in leftovers if x.kind in _RANK and x.good]
     if not copies:
@@ -136,7 +137,7 @@ def _restore(paths: StatePaths, schema: Schema | None, verdict: str, state: Exam
                 problems=tuple(problems))
 
 
-def _nothing_to_restore(paths: StatePaths, schema: Schema | None, verdict: str,
+def _nothing_to_restore(paths: StatePaths, schema: Schema | None, verdict: RecoveryVerdict,
                         state: Examined, leftovers: list[Examined]) -> Plan:
     """No good copy. An unreadable file is left exactly as it is, for a person to fix.
 
@@ -172,7 +173,7 @@ def _nothing_to_restore(paths: StatePaths, schema: Schema | None, verdict: str,
                 advice=tuple(advice))
 
 
-def _hands_off(paths: StatePaths, schema: Schema | None, verdict: str, state: Examined,
+def _hands_off(paths: StatePaths, schema: Schema | None, verdict: RecoveryVerdict, state: Examined,
                leftovers: list[Examined]) -> Plan:
     if verdict == "inaccessible":
         why = f"cannot be read: {state.error}"
@@ -193,7 +194,7 @@ def _hands_off(paths: StatePaths, schema: Schema | None, verdict: str, state: Ex
                 advice=tuple(advice))
 
 
-def _hands_off_for_holder(paths: StatePaths, schema: Schema | None, verdict: str,
+def _hands_off_for_holder(paths: StatePaths, schema: Schema | None, verdict: RecoveryVerdict,
                           state: Examined, leftovers: list[Examined], lock: Examined) -> Plan:
     who = describe_holder(lock.holder) if lock.holder.get("pid") else \
         "locked by a writer whose record is unreadable"

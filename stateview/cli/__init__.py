@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from .._errors import StateError
-from . import _check, _edit, _recover, _tui
+from . import _check, _get_set_delete, _recover, _tui
 
 __all__ = ["main"]
 
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     _tui.register(sub)
     _check.register(sub)
     _recover.register(sub)
-    _edit.register(sub)
+    _get_set_delete.register(sub)
     return parser
 
 

@@ -4,7 +4,7 @@ A dry run unless ``--apply``: it lists every file beside the state file (temp fi
 interrupted commits, ``.NAME.prev-*.tmp`` versions a commit replaced, backups, set-aside corrupt
 copies, the lock file's record), what each one is and what recovery will do with it and why.
 ``--apply`` carries the plan out under the lock. The decisions are in
-:mod:`stateview._recovery._planner`; the text form is :mod:`stateview._recovery._text`.
+:mod:`stateview._recovery._planner`; the text form is :mod:`stateview._recovery._render`.
 
 Exit codes: a dry run exits 0 when there is nothing to do and nothing wrong, 1 when there are
 leftovers or problems; ``--apply`` exits 0 when everything was fixed, 1 when something remains
@@ -61,12 +61,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .._recover import Outcome, Plan
+    from .._recovery import Outcome, Plan
 
 __all__ = ["register", "run"]
 
@@ -97,16 +96,14 @@ def run(args: argparse.Namespace) -> int:
     from .. import _fs
     from .._errors import SchemaError
     from .._paths import StatePaths
-    from .._recover import apply, plan
+    from .._recovery import apply, plan
     from .._schema import load_schema
 
     if not args.file:
         print("stateview recover: error: FILE must not be empty", file=sys.stderr)
         return 2
     paths = StatePaths.of(args.file)
-    source = args.schema
-    if source is None and os.path.exists(paths.schema_sibling):
-        source = paths.schema_sibling
+    source = args.schema if args.schema is not None else paths.schema_beside()
     try:
         schema = load_schema(source)
     except SchemaError as e:
@@ -126,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(output: str, shown: Plan, outcome: Outcome | None, code: int) -> None:
-    from .._recover import render_outcome, render_plan
+    from .._recovery import render_outcome, render_plan
 
     if output == "json":
         doc = {

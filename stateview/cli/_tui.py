@@ -46,8 +46,8 @@ def _schema_for(file: str, given: str | None) -> Schema | None:
 
     if given is not None:
         return load_schema(given)
-    sibling = StatePaths.of(file).schema_sibling
-    return load_schema(sibling) if os.path.exists(sibling) else None
+    sibling = StatePaths.of(file).schema_beside()
+    return load_schema(sibling) if sibling is not None else None
 
 
 def run_view(args: argparse.Namespace) -> int:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _statefile
+from .._document import plain
 from .._errors import SchemaViolation
 from .._pointer import delete_at, set_at
 from .._schema import Schema
-from .._tree import plain
 
 __all__ = ["DELETE", "commit_edit"]
 

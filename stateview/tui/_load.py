@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import CorruptFile, describe_holder
-from .._jsontext import loads
+from .._jsontext import a_json_type, loads
 from .._lock import probe
 from .._paths import StatePaths
 from .._schema import Schema, SchemaIssue
@@ -131,7 +131,7 @@ class Reader:
             return self._broke(Broken(e.reason, e.line, e.column, error=e))
         if not isinstance(document, (dict, list)):
             self._bytes = data
-            return self._broke(Broken(f"the root is a {type(document).__name__}; a state file "
+            return self._broke(Broken(f"the root is {a_json_type(document)}; a state file "
                                       "holds an object or an array"))
         first = self.document is None
         changes = [] if first else diff(self.document, document)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .. import _jsontext
 from .._jsontext import join_pointer
 
 __all__ = [
@@ -32,19 +33,7 @@ Key = str | int
 
 def json_type(value: Any) -> str:
     """The JSON type name of a parsed value (``object``, ``array``, ``string`` ...)."""
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if value is None:
-        return "null"
-    if isinstance(value, int):
-        return "integer"
-    return "number"
+    return _jsontext.json_type(value, integers=True)
 
 
 def children(value: Any, start: int = 0, stop: int | None = None) -> Iterator[tuple[Key, Any]]:

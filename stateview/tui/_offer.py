@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from .. import _fs, _recover
+from .. import _fs, _recovery
 from .._errors import StateError
 from .._paths import StatePaths
 from .._schema import Schema
@@ -21,11 +21,11 @@ def describe(paths: StatePaths, broken: Broken, schema: Schema | None) -> str:
     where = f" (line {broken.line}, column {broken.column})" if broken.line else ""
     lines = [f"{paths.given}{where}:", f"  {broken.reason}", ""]
     try:
-        plan = _recover.plan(paths, _fs.get_default(), schema)
+        plan = _recovery.plan(paths, _fs.get_default(), schema)
     except (StateError, OSError) as e:  # an offer, not a requirement
         lines += [f"(no recovery plan could be worked out: {e})", "",
                   f"Run: stateview recover {shlex.quote(paths.given)}"]
     else:
         lines.append("What `stateview recover` would do:")
-        lines.append(_recover.render_plan(plan, dry_run=True).rstrip())
+        lines.append(_recovery.render_plan(plan, dry_run=True).rstrip())
     return "\n".join(lines)

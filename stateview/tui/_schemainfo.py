@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .._jsontext import unescape_token
 from ._model import Key
 
 __all__ = ["CONSTRAINT_KEYWORDS", "constraints", "subschema"]
@@ -30,7 +31,7 @@ def _deref(root: Mapping[str, Any], node: Any, hops: int = 0) -> Any:
             return node  # remote refs are not fetched for a hint
         target: Any = root
         for token in (ref[1:].lstrip("/").split("/") if ref != "#" else []):
-            token = token.replace("~1", "/").replace("~0", "~")
+            token = unescape_token(token)
             if not isinstance(target, Mapping) or token not in target:
                 return node
             target = target[token]

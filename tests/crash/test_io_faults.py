@@ -272,7 +272,7 @@ def test_failed_commit_leaves_the_backups_as_they_were(
     tmp_path: Any, templates: dict[str, simfs.Snapshot]
 ) -> None:
     # A failed commit must not cost the user the older versions kept as backups
-    # (see /work/briefs/bugs-from-engine-tests.md #4: rotation runs before the risky steps).
+    # (docs/design.md, "The commit, step by step": backups rotate only when undoable).
     snapshot = templates["backups3"]
     calls = steps_of(tmp_path, snapshot, "backups3")
     damaged = []

@@ -10,12 +10,16 @@ import pytest
 from stateview import CorruptFile
 from stateview._jsontext import (
     MAX_DEPTH,
+    a_json_type,
     decode,
     dumps,
+    escape_token,
     join_pointer,
+    json_type,
     line_column,
     loads,
     scan,
+    unescape_token,
 )
 
 
@@ -33,6 +37,33 @@ def test_dumps_refuses_nan():
 def test_join_pointer_escapes_tilde_and_slash():
     assert join_pointer(["a/b", "c~d", 3]) == "/a~1b/c~0d/3"
     assert join_pointer([]) == ""
+
+
+@pytest.mark.parametrize("key", ["", "a", "a/b", "c~d", "~1", "~0/~", "/~/"])
+def test_unescape_token_undoes_escape_token(key):
+    assert unescape_token(escape_token(key)) == key
+
+
+def test_unescape_token_reads_tilde_one_as_slash_before_tilde_zero():
+    # "~01" is the key "~1", not "/": RFC 6901 decodes ~1 first.
+    assert unescape_token("~01") == "~1"
+    assert escape_token("~1") == "~01"
+
+
+@pytest.mark.parametrize(("value", "name", "spoken"), [
+    ({}, "object", "an object"), ([], "array", "an array"), ("x", "string", "a string"),
+    (True, "boolean", "a boolean"), (None, "null", "null"), (3, "number", "a number"),
+    (2.5, "number", "a number"),
+])
+def test_json_type_names_every_json_value_the_same_way(value, name, spoken):
+    assert json_type(value) == name
+    assert a_json_type(value) == spoken
+
+
+def test_json_type_tells_integers_apart_only_when_asked():
+    assert json_type(3, integers=True) == "integer"
+    assert json_type(2.5, integers=True) == "number"
+    assert json_type(False, integers=True) == "boolean"  # a bool is an int to Python, not JSON
 
 
 def test_line_column_is_one_based():

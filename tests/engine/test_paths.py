@@ -53,6 +53,13 @@ def test_schema_sibling_replaces_the_extension(tmp_path):
         tmp_path / "state.schema.json")
 
 
+def test_schema_beside_is_the_sibling_only_when_it_exists(tmp_path):
+    paths = StatePaths.of(tmp_path / "state.json")
+    assert paths.schema_beside() is None
+    (tmp_path / "state.schema.json").write_text("{}")
+    assert paths.schema_beside() == str(tmp_path / "state.schema.json")
+
+
 def test_new_corrupt_never_reuses_a_name(tmp_path):
     paths = StatePaths.of(tmp_path / "s.json")
     first = paths.new_corrupt()

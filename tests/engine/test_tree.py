@@ -1,5 +1,5 @@
 # mypy: allow-untyped-defs, allow-untyped-calls, allow-any-generics
-"""stateview._tree: adopting values as views, serializing them, merging new versions in."""
+"""stateview._document: adopting values as views, serializing them, merging new versions in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stateview._tree import merge, plain, pointer_of, serialize
+from stateview._document import merge, plain, pointer_of, serialize
 from stateview._views import new_root
 
 JSON = st.recursive(

@@ -141,7 +141,7 @@ def test_the_reader_refuses_a_scalar_root(tmp_path):
     path = tmp_path / "state.json"
     write_atomic(path, "42")
     result = Reader(StatePaths.of(path)).read()
-    assert isinstance(result, Broken) and "root is a int" in result.reason
+    assert isinstance(result, Broken) and "root is a number" in result.reason
 
 
 def test_human_size():

@@ -11,21 +11,19 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from .._paths import StatePaths
 from .._schema import Schema
+from ..types import RecoveryAction, RecoveryVerdict
 
 __all__ = ["ACTIONS", "STATES", "Examined", "Item", "Outcome", "Plan", "Step"]
 
 #: Every action a plan item can carry.
-ACTIONS = ("keep", "remove", "restore", "restore-from", "set-aside", "move-to-backup",
-           "clear-stale-lock-record")
+ACTIONS: tuple[RecoveryAction, ...] = get_args(RecoveryAction)
 
-#: The state file's verdicts. Only ``missing`` and ``unreadable`` are restored from a copy;
-#: ``invalid`` (strict JSON that fails the schema or is not an object/array) and
-#: ``inaccessible`` (an I/O or permission error) need a person.
-STATES = ("good", "missing", "unreadable", "invalid", "inaccessible")
+#: The state file's verdicts (see :data:`stateview.types.RecoveryVerdict`).
+STATES: tuple[RecoveryVerdict, ...] = get_args(RecoveryVerdict)
 
 
 @dataclass(frozen=True)
@@ -117,7 +115,7 @@ class Item:
     """
 
     file: Examined
-    action: str
+    action: RecoveryAction
     reason: str
     to: str | None = None
 
@@ -147,7 +145,7 @@ class Plan:
 
     paths: StatePaths
     schema: Schema | None
-    state: str
+    state: RecoveryVerdict
     items: tuple[Item, ...]
     holder: dict[str, Any] | None = None
     restore_from: Examined | None = None

@@ -16,7 +16,7 @@ from ._errors import CorruptFile, InvalidValue, StateFileMissing, StorageError
 from ._fs import FileSystem
 from ._lock import ProcessLock
 from ._paths import StatePaths
-from ._recover import candidates, heal_on_open
+from ._recovery import candidates, heal_on_open
 from ._schema import Schema
 
 __all__ = ["UNSET", "load_initial"]
@@ -66,7 +66,7 @@ def load_initial(
         data = heal_on_open(paths, fs, schema, backups, str(e), error=e)
         value = _jsontext.loads(data, target)
     if not isinstance(value, (dict, list)):
-        raise InvalidValue("", f"{target}: the document's root is a {type(value).__name__};"
+        raise InvalidValue("", f"{target}: the document's root is {_jsontext.a_json_type(value)};"
                            " a state file holds an object or an array")
     if schema is not None:
         schema.validate(value)

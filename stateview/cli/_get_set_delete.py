@@ -76,8 +76,7 @@ def run_get(args: argparse.Namespace) -> int:
 def _schema_for(args: argparse.Namespace) -> str | None:
     if args.schema:
         return str(args.schema)
-    sibling = StatePaths.of(args.file).schema_sibling
-    return sibling if os.path.exists(sibling) else None
+    return StatePaths.of(args.file).schema_beside()
 
 
 def _edit(args: argparse.Namespace, change: Any) -> int:

@@ -1,10 +1,10 @@
-"""The sentences a plan uses: what each file is, and why it is kept."""
+"""The reason a plan gives for each file: what it is, and why it is kept (the planner's words)."""
 
 from __future__ import annotations
 
 import os
 
-from ._model import Examined
+from ._findings import Examined
 
 _CORRUPT_KEPT = ("an unreadable copy set aside by an earlier recovery; stateview never deletes "
                  "these (delete it yourself once you no longer need it)")

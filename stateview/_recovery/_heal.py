@@ -1,16 +1,11 @@
-"""Finding a good copy of a damaged or missing state file, and putting it back.
+"""Putting a good copy back over a damaged or missing state file when it is opened.
 
-This is the import point for the engine (``stateview.open`` calls :func:`heal_on_open`), the
-``stateview recover`` command and the terminal UI. The planner and its executor live in
-:mod:`stateview._recovery`; both ``recover`` and ``open`` use the same one:
-
-* :func:`plan` examines every file beside the state file and decides (keep, remove,
-  restore-from, set-aside, clear-stale-lock-record), changing nothing;
-* :func:`apply` carries a plan out under the lock, crash-safe;
-* :func:`heal_on_open` restores the newest good copy (temp files, ``.prev`` files and backups
-  that are complete strict JSON and pass the schema) over a missing or unreadable file,
-  setting the unreadable bytes aside as ``NAME.corrupt-<timestamp>``, and raises when there is
-  none: an unreadable file is never replaced by a default.
+``stateview.open`` calls :func:`heal_on_open`; :func:`candidates` tells it whether there is any
+good copy at all before it creates a new file from the default. Both use the same planner and
+executor as ``stateview recover``: :func:`heal_on_open` restores the newest good copy (temp
+files, ``.prev`` files and backups that are complete strict JSON and pass the schema), setting
+the unreadable bytes aside as ``NAME.corrupt-<timestamp>``, and raises when there is none: an
+unreadable file is never replaced by a default.
 """
 
 from __future__ import annotations
@@ -19,38 +14,16 @@ import logging
 import os
 from dataclasses import dataclass
 
-from ._errors import CommitFailed, StateError, StateFileMissing
-from ._fs import FileSystem
-from ._paths import StatePaths
-from ._recovery import (
-    Examined,
-    Item,
-    Outcome,
-    Plan,
-    Step,
-    apply,
-    execute,
-    plan,
-    render_outcome,
-    render_plan,
-)
-from ._recovery._examine import examine
-from ._schema import Schema
+from .._errors import CommitFailed, StateError, StateFileMissing
+from .._fs import FileSystem
+from .._paths import StatePaths
+from .._schema import Schema
+from ._apply import execute
+from ._examine import examine
+from ._findings import Examined
+from ._planner import plan
 
-__all__ = [
-    "Candidate",
-    "Examined",
-    "Item",
-    "Outcome",
-    "Plan",
-    "Step",
-    "apply",
-    "candidates",
-    "heal_on_open",
-    "plan",
-    "render_outcome",
-    "render_plan",
-]
+__all__ = ["Candidate", "candidates", "heal_on_open"]
 
 log = logging.getLogger("stateview")
 

@@ -20,7 +20,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from ._errors import InvalidValue
-from ._jsontext import MAX_DEPTH, join_pointer
+from ._jsontext import MAX_DEPTH, escape_token, join_pointer
 
 __all__ = ["Node", "adopt", "detach", "merge", "plain", "pointer_of", "serialize", "touch"]
 
@@ -393,7 +393,7 @@ def _merge_dict(node: Any, new: dict[str, Any], changed: list[str], base: str,
     if same_order:
         for k, v in new.items():
             old = dict.__getitem__(node, k)
-            did, value = _merge_value(node, k, old, v, changed, f"{base}/{_esc(k)}", graves)
+            did, value = _merge_value(node, k, old, v, changed, f"{base}/{escape_token(k)}", graves)
             if did:
                 any_change = True
                 if value is not old:
@@ -406,11 +406,12 @@ def _merge_dict(node: Any, new: dict[str, Any], changed: list[str], base: str,
         items = []
         for k, v in new.items():
             old = dict.get(node, k, _ABSENT)
-            _did, value = _merge_value(node, k, old, v, changed, f"{base}/{_esc(k)}", graves)
+            _did, value = _merge_value(node, k, old, v, changed, f"{base}/{escape_token(k)}",
+                                       graves)
             items.append((k, value))
         for k in node:
             if k not in new:
-                changed.append(f"{base}/{_esc(k)}")
+                changed.append(f"{base}/{escape_token(k)}")
                 detach(dict.__getitem__(node, k))
         dict.clear(node)
         dict.update(node, items)
@@ -444,7 +445,3 @@ def _merge_list(node: Any, new: list[Any], changed: list[str], base: str,
         node._parts = None
         node._text = None
     return any_change
-
-
-def _esc(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")

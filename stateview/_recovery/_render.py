@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 
 from .._errors import describe_holder
-from ._model import Examined, Item, Outcome, Plan, Step
+from ._findings import Examined, Item, Outcome, Plan, Step
 
 __all__ = ["render_outcome", "render_plan"]
 
