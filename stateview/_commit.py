@@ -64,6 +64,8 @@ def replace_file(
     moves, frees = _backup_moves(paths, backups, previous, recycle)
     done = _sync_or_undo(paths, fs, previous, [] if frees else moves, before_sync)
     _after_durable(paths, fs, previous, moves, done, backups)
+    if current is not None:
+        _narrow_siblings(paths, fs, backups, stat.S_IMODE(current.st_mode))
     return written
 
 
@@ -194,6 +196,25 @@ def _after_durable(
         _remove(fs, previous)  # no backups: it goes, unless it became the spare
 
 
+def _narrow_siblings(paths: StatePaths, fs: FileSystem, backups: int, mode: int) -> None:
+    """Bring the files beside the state file down to its mode.
+
+    They hold its data (the backups and the spare are older versions of it; the lock file
+    decides who may write it): after ``chmod 600`` on the state file, none of them may stay
+    readable to others. Best effort: a commit that is durable is not failed for this.
+    """
+    siblings = [paths.backup(g) for g in range(1, backups + 1)] + [paths.spare, paths.lock]
+    me = os.geteuid()
+    for path in siblings:
+        try:
+            st = os.lstat(path)
+            wider = stat.S_IMODE(st.st_mode) & ~mode
+            if stat.S_ISREG(st.st_mode) and wider and me in (0, st.st_uid):
+                fs.chmod(path, stat.S_IMODE(st.st_mode) & mode)
+        except OSError:
+            continue
+
+
 def _backup_moves(
     paths: StatePaths, backups: int, previous: str | None, recycle: bool
 ) -> tuple[list[tuple[str, str]], bool]:
@@ -246,7 +267,8 @@ def _write_spare(
     keep their copy) and the commit falls back to a new temp file.
     """
     try:
-        fd = fs.open_spare(paths.spare)
+        fd = fs.open_spare(paths.spare,
+                           stat.S_IMODE(current.st_mode) if current is not None else None)
     except FileNotFoundError:
         return None
     except OSError:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring
 from typing import Any
 
-from ._errors import InvalidValue
+from ._errors import InvalidValue, a_type
 from ._jsontext import MAX_DEPTH, escape_token, join_pointer
 
 __all__ = ["Node", "adopt", "detach", "merge", "plain", "pointer_of", "serialize", "touch"]
@@ -128,7 +128,7 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
             for k, v in value.items():
                 if type(k) is not str:
                     if not isinstance(k, str):
-                        bad = _Bad(f"key {k!r} is a {type(k).__name__}; JSON keys are strings")
+                        bad = _Bad(f"key {k!r} is {a_type(k)}; JSON keys are strings")
                         raise bad
                     k = str.__str__(k)
                 if not k.isascii() and not _is_text(k):
@@ -159,7 +159,7 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
         return _adopt(str.__str__(value), parent, key, depth, seen)
     if isinstance(value, float):
         return _adopt(float(value), parent, key, depth, seen)
-    raise _Bad(f"a {t.__name__} is not a JSON value (use dict, list, str, int, float, "
+    raise _Bad(f"{a_type(t)} is not a JSON value (use dict, list, str, int, float, "
                "bool or None)")
 
 

@@ -82,7 +82,8 @@ class SchemaViolation(StateError, ValueError):
         pointer, rule, schema_path, message = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(
-            f"schema violation at {pointer or '/'}: {message} [rule {rule!r} at {schema_path}]"
+            f"schema violation at {show_pointer(pointer)}: {message} [rule {rule!r} at "
+            f"{show_pointer(schema_path)}]"
             f"{more}; nothing was written"
         )
         self.pointer = pointer
@@ -168,8 +169,23 @@ class LockTimeout(StateError, TimeoutError):
         self.waited = waited
 
 
+def a_type(value_or_type: Any) -> str:
+    """``"a list"``, ``"an object"``, ``"an int"``: a type's name with its article."""
+    t = value_or_type if isinstance(value_or_type, type) else type(value_or_type)
+    name = t.__name__
+    return ("an " if name[:1].lower() in "aeiou" else "a ") + name
+
+
+def show_pointer(pointer: str) -> str:
+    """A JSON Pointer for a message; the root is ``''`` (RFC 6901), which would read as
+    nothing at all, and ``/`` is another pointer (the key ``""``)."""
+    return pointer if pointer else "'' (the root)"
+
+
 def describe_holder(holder: dict[str, Any]) -> str:
     """One line naming a lock holder, for messages and the status bar."""
+    if holder.get("unknown"):
+        return "locked by a process the lock file does not name (unknown)"
     if not holder.get("pid"):
         return "locked by another writer"
     mode = "exclusively " if holder.get("exclusive") else ""
@@ -179,6 +195,8 @@ def describe_holder(holder: dict[str, Any]) -> str:
         f"locked {mode}by pid {holder['pid']} ({program})"
         + (f" on {host}" if host else "")
         + (f" since {holder['since']}" if holder.get("since") else "")
+        + (" (another StateFile of this process)" if holder.get("this_process") else "")
+        + (" (as the kernel's lock table says)" if holder.get("source") == "kernel" else "")
     )
 
 

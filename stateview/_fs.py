@@ -6,6 +6,8 @@ with an ``OSError``, or exits the process at step k, so that faults and power lo
 simulated without mocking the world.
 
 Each method is one system call (or one loop of them) and names the step in the protocol.
+The lock file's calls (``open_lock``, ``flock``, ``pwrite``, ``ftruncate``, ``fstat``) go
+through the seam too, so that faults and crashes can be injected while the lock is taken.
 """
 
 from __future__ import annotations
@@ -38,16 +40,23 @@ class FileSystem:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
         return os.open(path, flags, mode)
 
-    def open_spare(self, path: str) -> int:
+    def open_spare(self, path: str, mode: int | None = None) -> int:
         """Open the spare (a retired version) to be overwritten by the next version.
 
         Refuses (``OSError``) unless it is a regular file with no other name that no process
         has open: a reader still reading an old version through a descriptor must never see
         it change. A write lease can only be taken on a file nobody else has open (mapped
-        files included); it is dropped at once.
+        files included); it is held until the file is this process's user's and has
+        ``mode`` (the state file's), so that nobody can open it in between: a spare another
+        user planted in a shared directory, or one more readable than the state file, would
+        otherwise hand them a descriptor to the next version.
         """
         if not self.recycles:
             raise OSError(errno.ENOTSUP, "recycling needs Linux write leases", path)
+        if callable(signal.getsignal(signal.SIGURG)):
+            # A lease broken by an opener is signalled with SIGURG (below): a handler the
+            # host program installed for its own sockets would run for it. No recycling then.
+            raise OSError(errno.ENOTSUP, "the program handles SIGURG itself", path)
         import fcntl
 
         # Linux's numbers, should this Python's fcntl not name them
@@ -59,12 +68,16 @@ class FileSystem:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
                 raise OSError(errno.EBUSY, "not a plain file with one name", path)
+            if st.st_uid != os.geteuid():
+                raise OSError(errno.EPERM, "the spare belongs to another user", path)
             # Someone opening the file while the lease is held breaks it, and the kernel
             # signals the holder: SIGIO by default, which would end the process. SIGURG is
             # ignored unless a program asks for it.
             fcntl.fcntl(fd, setsig, signal.SIGURG)
             fcntl.fcntl(fd, setlease, fcntl.F_WRLCK)  # EAGAIN: someone has it open
             try:
+                if mode is not None and stat.S_IMODE(st.st_mode) != mode:
+                    os.fchmod(fd, mode)
                 if fcntl.fcntl(fd, getlease) != fcntl.F_WRLCK:  # being opened right now
                     raise OSError(errno.EBUSY, "someone is opening it", path)
             finally:
@@ -144,12 +157,50 @@ class FileSystem:
             os.close(fd)
 
     def read_bytes(self, path: str) -> bytes:
-        """Read a whole file (used by loading and recovery)."""
-        with open(path, "rb") as f:
+        """Read a whole file (used by loading and recovery).
+
+        Opened without blocking and refused unless it is a regular file: a FIFO swapped in
+        after the engine looked would block the read for ever, a device never ends.
+        """
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | _O_CLOEXEC)
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+            if not stat.S_ISREG(mode):
+                raise OSError(errno.EINVAL, "not a regular file", path)
+        except BaseException:
+            os.close(fd)
+            raise
+        with os.fdopen(fd, "rb") as f:
             return f.read()
 
     def stat(self, path: str) -> os.stat_result:
         return os.stat(path)
+
+    def chmod(self, path: str, mode: int) -> None:
+        """Narrow a file beside the state file to the state file's mode."""
+        os.chmod(path, mode, follow_symlinks=False)
+
+    # -- the lock file (stateview/_lock.py) ------------------------------------------------
+
+    def open_lock(self, path: str, mode: int) -> int:
+        """Open (creating if need be) the permanent lock file, never through a symlink."""
+        return os.open(path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, mode)
+
+    def flock(self, fd: int, operation: int) -> None:
+        import fcntl
+
+        fcntl.flock(fd, operation)
+
+    def pwrite(self, fd: int, data: bytes, offset: int) -> int:
+        return os.pwrite(fd, data, offset)
+
+    def ftruncate(self, fd: int, size: int) -> None:
+        os.ftruncate(fd, size)
+
+    def fstat(self, fd: int) -> os.stat_result:
+        return os.fstat(fd)
 
 
 _default = FileSystem()

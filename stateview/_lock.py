@@ -5,6 +5,10 @@ while a newcomer creates and locks a new one: two writers at once. Instead the f
 its content, one JSON object, tells humans and tools who holds it or held it last, and which
 commit was the last one (the UI's status bar and the engine's freshness check read it).
 
+The lock file gets the state file's mode and owner (a lock file anyone may open is a lock
+anyone may hold for ever), and every system call on it goes through the FileSystem seam.
+Taking the lock is all or nothing: any failure once ``flock`` succeeded lets it go again.
+
 Within a process one :class:`ProcessLock` exists per lock file, shared by every StateFile on
 it. It is reentrant for its *owner* (a StateFile), and other owners in the process wait on a
 condition variable rather than on a second ``flock`` (two descriptors of one process would
@@ -17,15 +21,18 @@ import contextlib
 import errno
 import fcntl
 import json
+import logging
 import os
 import socket
-import sys
+import stat
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import LockTimeout
+from . import _fs
+from ._errors import LockTimeout, StateError
+from ._holder import program, real_holder
 
 __all__ = ["LockState", "ProcessLock", "pid_alive", "probe", "process_lock", "read_info"]
 
@@ -35,16 +42,7 @@ _HOST = socket.gethostname()
 _STREAK = 0.25  # longest run of back-to-back acquisitions before pausing for others
 _STREAK_PAUSE = 0.008  # longer than a waiter's longest poll interval (5 ms)
 
-
-def _program() -> str:
-    if not sys.argv:
-        return "python"
-    name = os.path.basename(sys.argv[0] or "python")
-    if name == "__main__.py":  # `python -m pkg ...`: name the package, as the user typed it
-        orig = getattr(sys, "orig_argv", [])
-        if "-m" in orig:
-            name = "python -m " + orig[orig.index("-m") + 1]
-    return " ".join([name, *sys.argv[1:]])[:200]
+log = logging.getLogger("stateview")
 
 
 def _now() -> str:
@@ -121,14 +119,21 @@ def probe(lock_path: str) -> LockState:
 
 
 class ProcessLock:
-    """This process's handle on one lock file, shared by every owner in the process."""
+    """This process's handle on one lock file, shared by every owner in the process.
+
+    Every system call on the lock file goes through the owner's
+    :class:`~stateview._fs.FileSystem` seam, so that the fault and crash suites reach it.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.target = path[: -len(".lock")] if path.endswith(".lock") else path
         self.owner: object | None = None
         self.exclusive = False
         self.info: dict[str, Any] = {}
+        self._fs = _fs.get_default()
         self._fd: int | None = None
+        self._ident: tuple[int, int] | None = None  # (dev, ino) the descriptor must show
         self._depth = 0
         self._token: str | None = None
         self._size = -1
@@ -139,12 +144,17 @@ class ProcessLock:
     def held_by(self, owner: object) -> bool:
         return self.owner is owner
 
-    def acquire(self, owner: object, timeout: float, *, exclusive: bool = False) -> None:
+    def acquire(self, owner: object, timeout: float, *, exclusive: bool = False,
+                fs: _fs.FileSystem | None = None) -> None:
         """Take the lock for ``owner``, waiting at most ``timeout`` seconds.
+
+        On any failure once ``flock`` succeeded the lock is let go again: a lock kept by an
+        owner that never got it would block this process and every other for good.
 
         Raises:
             LockTimeout: naming the holder, when the wait runs out.
-            OSError: when the lock file cannot be opened or created.
+            StateError: the holder is another owner waiting for this very thread.
+            OSError: when the lock file cannot be opened, created or locked.
         """
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -154,26 +164,46 @@ class ProcessLock:
         self._pause_if_streaking()
         with self._cond:
             while self.owner is not None:
+                self._refuse_self_deadlock()
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    holder = dict(self.info) or {"pid": os.getpid(), "program": _program()}
+                    holder = dict(self.info) or {"pid": os.getpid(), "program": program()}
+                    holder["this_process"] = True
                     raise LockTimeout(self.path, holder, timeout)
                 self._cond.wait(left)
             self.owner = owner  # claim it while we flock, so other threads keep waiting
+            self._fs = fs or _fs.get_default()
         try:
             self._flock(deadline, timeout)
         except BaseException:
-            with self._cond:
-                self.owner = None
-                self._cond.notify_all()
+            self._abandon(locked=False)
             raise
+        try:
+            self._claim(exclusive)
+        except BaseException:
+            self._abandon(locked=True)
+            raise
+
+    def _refuse_self_deadlock(self) -> None:
+        """Fail at once when the holder waits for the calling thread (its open transaction
+        on another handle of the same file): waiting could only time out."""
+        holds_for = getattr(self.owner, "_holds_lock_for", None)
+        if holds_for is not None and holds_for(threading.get_ident()):
+            raise StateError(
+                f"{self.target}: this thread is inside a transaction of another StateFile of "
+                "the same file, which holds its lock until the block ends; write through that "
+                "StateFile (open a file once per process and share it), or end the block first")
+
+    def _claim(self, exclusive: bool) -> None:
+        """After flock: match the lock file to the state file, and write the record."""
         self._depth = 1
         self.exclusive = exclusive
+        self._match_state_file()
         previous = self._read()
         self.info = {
             "pid": os.getpid(),
             "host": _HOST,
-            "program": _program(),
+            "program": program(),
             "since": _now(),
             "exclusive": exclusive,
             "held": True,
@@ -184,7 +214,26 @@ class ProcessLock:
             self.info["last_commit"] = last
             token = last.get("token")
             self._token = token if isinstance(token, str) else None
-        self._write()
+        try:
+            self._write()
+        except OSError as e:
+            # The record is for humans and freshness checks; a torn one reads as "no token",
+            # which costs other writers one needless reload, not an update.
+            self._size = -1
+            log.warning("%s: could not write the lock record: %s", self.path, e)
+
+    def _abandon(self, *, locked: bool) -> None:
+        """Undo a failed acquire: no owner, and no flock left behind."""
+        if locked and self._fd is not None:
+            # Closing our only descriptor of the open file releases the flock for certain,
+            # even where LOCK_UN itself is what failed.
+            fd, self._fd, self._ident = self._fd, None, None
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with self._cond:
+            self.owner = None
+            self._depth = 0
+            self._cond.notify_all()
 
     def _pause_if_streaking(self) -> None:
         """Give other processes a turn when this one re-takes the lock back to back.
@@ -207,16 +256,56 @@ class ProcessLock:
             self._depth -= 1
             if self._depth:
                 return
-            self.info["held"] = False
-            with contextlib.suppress(OSError):  # the record is for humans; unlocking matters
-                self._write()
-            assert self._fd is not None
             try:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                if self.intact():
+                    self.info["held"] = False
+                    with contextlib.suppress(OSError):  # the record is for humans
+                        self._write()
+                    assert self._fd is not None
+                    try:
+                        self._fs.flock(self._fd, fcntl.LOCK_UN)
+                    except OSError:
+                        self._abandon_descriptor()  # closing it unlocks for certain
             finally:  # even if the descriptor is gone, no owner here holds it any more
                 self._released_at = time.monotonic()
                 self.owner = None
                 self._cond.notify_all()
+
+    def intact(self) -> bool:
+        """Whether the lock's descriptor is still the lock file this process opened.
+
+        A program that closes every descriptor (daemonizing, ``os.closerange``) lets the
+        number be reused by another file: writing the record there would damage that file,
+        and the flock was lost with the close. Then the descriptor is forgotten (never
+        closed: it is not ours any more) and the next acquire opens the lock file again.
+        """
+        if self._fd is None:
+            return False
+        try:
+            st = self._fs.fstat(self._fd)
+        except OSError as e:
+            if e.errno != errno.EBADF:
+                return True  # a failing disk, not a closed descriptor: still ours
+            st = None
+        if st is not None and (st.st_dev, st.st_ino) == self._ident:
+            return True
+        log.warning("%s: the lock's descriptor was closed by the program; the lock is "
+                        "taken again before the next commit", self.path)
+        self._fd, self._ident, self._size = None, None, -1
+        return False
+
+    def forget(self, owner: object) -> None:
+        """Drop ``owner``'s hold without touching the descriptor (found not :meth:`intact`)."""
+        with self._cond:
+            if self.owner is owner:
+                self.owner, self._depth = None, 0
+                self._cond.notify_all()
+
+    def _abandon_descriptor(self) -> None:
+        fd, self._fd, self._ident = self._fd, None, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def last_commit_token(self) -> str | None:
         """The token of the last commit, as read when the lock was taken (or since set)."""
@@ -235,24 +324,62 @@ class ProcessLock:
             "token": token,
             "time": _now(),
             "pid": os.getpid(),
-            "program": self.info.get("program", _program()),
+            "program": self.info.get("program", program()),
         }
+        if not self.intact():
+            raise OSError(errno.EBADF, "the lock's descriptor was closed by the program",
+                          self.path)
         self._write()
 
     # -- internals ---------------------------------------------------------------------------
 
     def _open(self) -> int:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o644)
+        try:
+            mode = stat.S_IMODE(os.stat(self.target).st_mode)
+        except OSError:
+            mode = 0o644
+        fd = self._fs.open_lock(self.path, mode)
+        try:
+            st = self._fs.fstat(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._ident = (st.st_dev, st.st_ino)
         return fd
+
+    def _match_state_file(self) -> None:
+        """Give the lock file the state file's mode and owner.
+
+        With a lock file more open than the state file, any local user could open it and
+        hold flock forever, keeping every writer out (chmod 600 on the state file is meant
+        to keep them away from it altogether).
+        """
+        assert self._fd is not None
+        try:
+            want = os.stat(self.target)
+            mine = self._fs.fstat(self._fd)
+        except OSError:
+            return
+        try:
+            if os.geteuid() == 0 and (mine.st_uid, mine.st_gid) != (want.st_uid, want.st_gid):
+                os.fchown(self._fd, want.st_uid, want.st_gid)
+            if stat.S_IMODE(mine.st_mode) != stat.S_IMODE(want.st_mode) and \
+                    os.geteuid() in (0, mine.st_uid):
+                os.fchmod(self._fd, stat.S_IMODE(want.st_mode))
+        except OSError as e:
+            log.warning("%s: could not match the state file's mode and owner: %s",
+                        self.path, e)
 
     def _flock(self, deadline: float, timeout: float) -> None:
         delay = 0.0005
         while True:
+            if self._fd is not None:
+                self.intact()  # a descriptor the program closed is forgotten, and reopened
             if self._fd is None:
                 self._fd = self._open()
                 self._size = -1
             try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._fs.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:
                 if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     raise
@@ -261,14 +388,26 @@ class ProcessLock:
                     return
                 # The lock file was removed or replaced behind our back (someone deleted the
                 # directory's contents): our inode is no longer the one others will lock.
-                fd, self._fd = self._fd, None  # cleared first: a fork must not see it
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+                self._abandon_descriptor()
                 continue
             if time.monotonic() >= deadline:
-                raise LockTimeout(self.path, read_info(self.path), timeout)
+                raise LockTimeout(self.path, self._holder(), timeout)
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 0.005)  # short: flock is not fair, a long nap loses the race
+
+    def _holder(self) -> dict[str, Any]:
+        """Who holds the lock, for the timeout's message: the record, if it is right."""
+        info = read_info(self.path)
+        if info.get("host") not in (None, _HOST):
+            return info  # another machine: its processes are not ours to see
+        try:
+            st: os.stat_result | None = self._fs.fstat(self._fd) if self._fd is not None \
+                else None
+        except OSError:
+            st = None
+        pid = info.get("pid")
+        alive = isinstance(pid, int) and pid_alive(pid)
+        return real_holder(info, st, alive)
 
     def _same_file(self) -> bool:
         assert self._fd is not None
@@ -276,8 +415,7 @@ class ProcessLock:
             st = os.stat(self.path, follow_symlinks=False)
         except FileNotFoundError:
             return False
-        mine = os.fstat(self._fd)
-        return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
+        return (st.st_dev, st.st_ino) == self._ident
 
     def _read(self) -> dict[str, Any]:
         assert self._fd is not None
@@ -290,13 +428,14 @@ class ProcessLock:
 
     def _write(self) -> None:
         assert self._fd is not None
-        data = (json.dumps(self.info, ensure_ascii=False) + "\n").encode("utf-8")
+        data = (json.dumps(self.info, ensure_ascii=False) + "\n").encode("utf-8",
+                                                                         "backslashreplace")
         # Padding to a stable size (JSON allows trailing white space) spares an ftruncate
         # on almost every write; this runs twice per commit.
         data += b" " * (-len(data) % 512)
-        os.pwrite(self._fd, data, 0)
+        self._fs.pwrite(self._fd, data, 0)
         if len(data) != self._size:
-            os.ftruncate(self._fd, len(data))
+            self._fs.ftruncate(self._fd, len(data))
             self._size = len(data)
 
 
@@ -321,7 +460,7 @@ def _forget_after_fork() -> None:
     # holds alive after the parent died (closing a copy does not unlock the parent's).
     global _registry_lock
     for lock in _registry.values():
-        fd, lock._fd = lock._fd, None
+        fd, lock._fd, lock._ident = lock._fd, None, None
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)

@@ -7,6 +7,7 @@ created from the default only when there is no good copy of anything to restore.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
@@ -22,6 +23,8 @@ from ._schema import Schema
 __all__ = ["UNSET", "load_initial"]
 
 UNSET: Any = object()
+
+log = logging.getLogger("stateview")
 
 
 def load_initial(
@@ -79,5 +82,8 @@ def _create(paths: StatePaths, fs: FileSystem, schema: Schema | None, backups: i
         schema.validate(default)
     data = _jsontext.dumps(default).encode("utf-8")
     replace_file(paths, data, fs, backups)
-    lock.record_commit(secrets.token_hex(8))
+    try:
+        lock.record_commit(secrets.token_hex(8))
+    except OSError as e:  # as for any commit: the file is durable, the note is a courtesy
+        log.warning("%s: could not note the commit in the lock file: %s", paths.lock, e)
     return data

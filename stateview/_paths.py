@@ -15,16 +15,27 @@ If ``DIR/NAME`` is a symlink, all of this lives next to the link's resolved targ
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
 import secrets
+import stat
 import time
 from dataclasses import dataclass
 
+from ._errors import StorageError
 from .types import LeftoverKind
 
-__all__ = ["Leftover", "StatePaths"]
+__all__ = ["Leftover", "StatePaths", "check_openable"]
+
+_KINDS = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a directory",
+}
 
 
 @dataclass(frozen=True)
@@ -138,3 +149,51 @@ class StatePaths:
         order = {"temp": 0, "previous": 1, "backup": 2, "corrupt": 3}
         found.sort(key=lambda x: (order[x.kind], x.generation, x.path))
         return found
+
+
+def check_openable(paths: StatePaths) -> None:
+    """Refuse, before any lock file is made, what must not be opened as a state file.
+
+    Anything but a regular file (or a symlink to one): reading a FIFO blocks for ever, a
+    device never ends, and ``/dev/null.lock`` is no place for a lock. And a symlink another
+    user planted in a sticky, world-writable directory (``/tmp``): the kernel's
+    ``protected_symlinks`` rule, applied to every link of the chain, keeps a program from
+    being steered into writing where that user chose.
+
+    Raises:
+        StorageError: naming the file and what it is.
+    """
+    _check_links(paths.given)
+    try:
+        st = os.stat(paths.target)
+    except OSError:
+        return  # missing (created from the default) or unreadable: opening says which
+    if stat.S_ISREG(st.st_mode):
+        return
+    kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+    code = errno.EISDIR if stat.S_ISDIR(st.st_mode) else errno.EINVAL
+    raise StorageError(paths.target, "opening the state file", OSError(
+        code, f"it is {kind}; a state file must be a regular file (or a symlink to one)"))
+
+
+def _check_links(path: str) -> None:
+    for _ in range(40):  # the kernel's own limit on a chain of links
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        if not stat.S_ISLNK(st.st_mode):
+            return
+        directory = os.path.dirname(path)
+        try:
+            dst = os.stat(directory)
+        except OSError:
+            return
+        shared = dst.st_mode & stat.S_ISVTX and dst.st_mode & stat.S_IWOTH
+        if shared and st.st_uid not in (os.geteuid(), dst.st_uid):
+            raise StorageError(path, "opening the state file", OSError(
+                errno.EACCES, f"it is a symlink owned by uid {st.st_uid} in the shared "
+                "directory " + directory + ", which only its owner or the directory's owner "
+                "may have followed (as the kernel's protected_symlinks rule says); "
+                "open the file by its real path"))
+        path = os.path.join(directory, os.readlink(path))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import PointerError
+from ._errors import PointerError, show_pointer
 from ._jsontext import a_json_type, join_pointer, json_type, unescape_token
 
 __all__ = ["delete_at", "get_at", "parse_pointer", "set_at"]
@@ -35,7 +35,7 @@ def _index(pointer: str, parts: list[str], i: int, length: int, allow_end: bool)
         return length
     if not token.isdigit() or (token != "0" and token.startswith("0")) or not token.isascii():
         raise PointerError(pointer, f"{token!r} is not an array index at "
-                           f"{join_pointer(parts[:i]) or '/'} (use 0, 1, 2 ...)")
+                           f"{show_pointer(join_pointer(parts[:i]))} (use 0, 1, 2 ...)")
     index = int(token)
     if index > length or (index == length and not allow_end):
         raise PointerError(pointer, f"index {index} is past the end of the array at "

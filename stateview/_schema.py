@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import CorruptFile, SchemaError, SchemaViolation
+from ._errors import CorruptFile, SchemaError, SchemaViolation, show_pointer
 from ._jsontext import join_pointer, loads
 
 __all__ = ["Schema", "SchemaIssue", "load_schema"]
@@ -48,7 +48,7 @@ class Schema:
         try:
             cls.check_schema(document)
         except jsonschema.SchemaError as e:
-            where = join_pointer(list(e.absolute_path)) or "/"
+            where = show_pointer(join_pointer(list(e.absolute_path)))
             raise SchemaError(source, f"not a valid JSON Schema at {where}: {e.message}") from None
         self._validator = cls(document, format_checker=cls.FORMAT_CHECKER)
 
@@ -60,7 +60,7 @@ class Schema:
             SchemaIssue(
                 pointer=join_pointer(list(e.absolute_path)),
                 rule=str(e.validator),
-                schema_path=join_pointer(list(e.absolute_schema_path)) or "/",
+                schema_path=join_pointer(list(e.absolute_schema_path)),
                 message=(best_match(e.context) if e.context else e).message,
             )
             for e in self._validator.iter_errors(instance)

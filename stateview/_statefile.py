@@ -19,6 +19,7 @@ import atexit
 import collections
 import contextlib
 import errno
+import json
 import logging
 import os
 import secrets
@@ -30,8 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _fs, _jsontext
+from ._changes import changed_pointers
 from ._commit import replace_file
-from ._document import merge, plain, pointer_of, root_of, serialize
+from ._document import merge, plain, serialize
 from ._errors import (
     Closed,
     CommitFailed,
@@ -41,11 +43,13 @@ from ._errors import (
     SchemaViolation,
     StateError,
     StorageError,
+    a_type,
 )
 from ._lock import process_lock, read_info
 from ._opening import UNSET as _UNSET
 from ._opening import load_initial
-from ._paths import StatePaths
+from ._paths import StatePaths, check_openable
+from ._readonly import load_readonly, refuse_write
 from ._schema import Schema, load_schema
 from ._undo import restore, shallow
 from ._views import DictView, ListView, new_root
@@ -69,7 +73,8 @@ class ChangeEvent:
     Attributes:
         source: ``"local"`` for a commit of this StateFile, ``"external"`` for another
             writer's commit picked up by a reload.
-        pointers: JSON Pointers of the values that changed (containers for local commits).
+        pointers: JSON Pointers of the values that changed, added or removed (``""`` for the
+            whole document), for local commits and transactions as for external ones.
     """
 
     source: ChangeSource
@@ -111,6 +116,7 @@ class StateFile:
         backups: int = 1,
         exclusive: bool = False,
         lock_timeout: float = 10.0,
+        readonly: bool = False,
         fs: _fs.FileSystem | None = None,
     ) -> None:
         if backups < 0:
@@ -121,6 +127,7 @@ class StateFile:
         self.backups = backups
         self.exclusive = exclusive
         self.lock_timeout = lock_timeout
+        self.readonly = readonly
         self._fs = fs or _fs.get_default()
         self._lock = process_lock(self.paths.lock)
         # Reentrant only so that a thread can tell whether it holds it (an interrupt may land
@@ -143,14 +150,16 @@ class StateFile:
         self._committed = b""
         self._disk: tuple[tuple[int, int, int, int] | None, str | None] = (None, None)
         self._callbacks: list[Callable[[ChangeEvent], None]] = []
-        self._events: list[ChangeEvent] = []  # for the callbacks, run outside the mutex
+        # For the callbacks, run outside the mutex; a local commit is queued as its versions
+        # (before, after), compared there too: parsing a large document twice takes a while.
+        self._events: list[ChangeEvent | tuple[bytes, bytes]] = []
         self._waiters = 0  # threads in _await: none left means queued commits are orphans
         self._txn_forked = False  # a child forked inside its own block (never commits it)
-        self._touched: list[Any] = []
         # Containers removed since the last durable version, for a rollback to revive.
         self._graveyard: list[tuple[Any, Any]] = []
         self._list_journal: dict[int, tuple[Any, list[Any]]] = {}
         self._watcher: threading.Thread | None = None
+        self._poll = 0.0  # the watcher's interval, for a forked child to start its own
         self._idle_since = 0.0
         self._lingering = False  # the keeper is watching this StateFile's idle lock
         self._closed = False
@@ -161,9 +170,13 @@ class StateFile:
         if default is not _UNSET:
             default = plain(new_root(default, None))  # checked once, and copied in
             if not isinstance(default, (dict, list)):
-                raise InvalidValue("", f"the default is a {type(default).__name__}; a state "
+                raise InvalidValue("", f"the default is {a_type(default)}; a state "
                                    "file holds an object or an array")
+        check_openable(self.paths)
         _open_files.add(self)
+        if readonly:
+            self._load_readonly()
+            return
         with self._cond:
             self._take_lock()
             try:
@@ -220,6 +233,8 @@ class StateFile:
         me = threading.get_ident()
         with self._cond:
             self._check_open()
+            if self.readonly:
+                raise refuse_write(self.path)
             if self._txn_owner == me:
                 savepoint: bytes | None = self._serialize()
                 self._txn_depth += 1
@@ -332,16 +347,20 @@ class StateFile:
         with self._cond:
             self._callbacks.append(callback)
             if poll and self._watcher is None:
-                self._watcher = threading.Thread(
-                    target=self._watch, args=(poll,), name=f"stateview-watch {self.path}",
-                    daemon=True)
-                self._watcher.start()
+                self._start_watcher(poll)
 
         def unsubscribe() -> None:
             with self._cond, contextlib.suppress(ValueError):
                 self._callbacks.remove(callback)
 
         return unsubscribe
+
+    def _start_watcher(self, poll: float) -> None:
+        self._poll = poll
+        self._watcher = threading.Thread(
+            target=self._watch, args=(poll,), name=f"stateview-watch {self.path}",
+            daemon=True)
+        self._watcher.start()
 
     def close(self) -> None:
         """Wait for pending commits, release the lock, and detach the views."""
@@ -377,6 +396,8 @@ class StateFile:
         me = threading.get_ident()
         with self._cond:
             self._check_open()
+            if self.readonly:
+                raise refuse_write(self.path)
             if self._txn_owner == me:
                 self._journal_list(node)
                 yield
@@ -410,8 +431,6 @@ class StateFile:
                     restore(node, saved)
                     self._release_if_idle()
                     raise
-            if self._callbacks:
-                self._touched.append(node)
             ticket = _Ticket(self._open)
             self._pending.append(ticket)
             self._await(ticket)
@@ -443,7 +462,7 @@ class StateFile:
         fresh = not self._lock_held
         if fresh:
             try:
-                self._lock.acquire(self, min(1.0, self.lock_timeout))
+                self._lock.acquire(self, min(1.0, self.lock_timeout), fs=self._fs)
             except (LockTimeout, OSError):
                 return
         try:
@@ -474,9 +493,12 @@ class StateFile:
         would mistake our own in-flight rename for another writer's commit.)
         """
         if self._lock_held:
-            return False
+            if self._lock.intact():
+                return False
+            self._lock.forget(self)  # the program closed the descriptor: the lock is gone
+            self._lock_held = False
         try:
-            self._lock.acquire(self, self.lock_timeout, exclusive=self.exclusive)
+            self._lock.acquire(self, self.lock_timeout, exclusive=self.exclusive, fs=self._fs)
         except LockTimeout:
             raise
         except FileNotFoundError as e:
@@ -487,6 +509,11 @@ class StateFile:
         self._lock_held = True
         self._lock_since = time.monotonic()
         return True
+
+    def _holds_lock_for(self, thread: int) -> bool:
+        """Whether this StateFile keeps the lock until ``thread`` moves on (the lock's
+        check against a thread waiting for itself through a second handle)."""
+        return self._txn_owner == thread
 
     def _yield_lock_if_hogged(self) -> None:
         """Let other processes in when a stream of group commits has held the lock too long.
@@ -577,13 +604,21 @@ class StateFile:
         self._mutex = threading.RLock()
         self._cond = threading.Condition(self._mutex)
         self._open = _Batch(self._mutex)
-        self._writing, self._pending, self._touched = False, [], []
+        self._writing, self._pending = False, []
         if mine:  # the block goes on here, and ends in an error rather than a commit
             self._txn_forked = True
         else:
             self._txn_owner, self._txn_depth = None, 0
-        self._lock_held, self._lingering, self._watcher = False, False, None
+        watched, self._watcher = self._watcher is not None, None
+        self._lock_held, self._lingering = False, False
         self._lock = process_lock(self.paths.lock)
+        if watched and self._callbacks and not self._closed:
+            # The parent's watcher thread does not exist here: without one of its own the
+            # child's subscriptions would stop without a word (DESIGN: the fork contract).
+            try:
+                self._start_watcher(self._poll)
+            except RuntimeError as e:
+                log.warning("%s: after fork: change callbacks stop here: %s", self.path, e)
         if busy and not self._closed:
             try:
                 self._reset_to(self._committed, "forked with commits in flight")
@@ -634,7 +669,6 @@ class StateFile:
     def _write_batch(self) -> None:
         batch, self._pending = self._pending, []
         group, self._open = self._open, _Batch(self._mutex)
-        touched, self._touched = self._touched, []
         try:
             data = self._serialize()
         except BaseException as e:  # values were checked on the way in; this is a bug
@@ -671,7 +705,7 @@ class StateFile:
         if error is not None:
             self._fail(batch, group, error)
         else:
-            self._committed = data
+            before, self._committed = self._committed, data
             self._wrote = True
             self._disk = (disk, token)
             for ticket in batch:
@@ -691,9 +725,7 @@ class StateFile:
         if interrupted is not None:
             raise interrupted
         if error is None and self._callbacks:
-            pointers = sorted({pointer_of(n) or "/" for n in touched
-                               if root_of(n)._doc is not None})
-            self._notify(ChangeEvent("local", pointers))
+            self._events.append((before, data))
 
     def _note_commit(self, token: str) -> None:
         """Put the commit's token in the lock file, where other writers' freshness checks
@@ -817,6 +849,15 @@ class StateFile:
         self._disk = (_disk_id(st), self._lock.last_commit_token())
         self._committed = data  # the healed bytes, when open restored a copy
 
+    def _load_readonly(self) -> None:
+        data, value = load_readonly(self.paths, self._fs, self.schema)
+        self._root = new_root(value, self)
+        st = self._stat_target(StorageError)
+        last = read_info(self.paths.lock).get("last_commit")
+        token = last.get("token") if isinstance(last, dict) else None
+        self._disk = (_disk_id(st) if st is not None else None, token)
+        self._committed = data
+
     def _notify(self, event: ChangeEvent) -> None:
         """Queue ``event`` for the change callbacks (with the mutex held)."""
         if self._callbacks:
@@ -830,7 +871,16 @@ class StateFile:
         with self._cond:
             events, self._events = self._events, []
             callbacks = list(self._callbacks)
-        for event in events:
+        for queued in events:
+            if isinstance(queued, tuple):
+                # The versions before and after, parsed back: what a reload of this commit by
+                # another process would report, with the same precision.
+                pointers = changed_pointers(json.loads(queued[0]), json.loads(queued[1]))
+                if not pointers:
+                    continue
+                event = ChangeEvent("local", pointers)
+            else:
+                event = queued
             for callback in callbacks:
                 try:
                     callback(event)
@@ -976,6 +1026,7 @@ def open(
     exclusive: bool = False,
     *,
     lock_timeout: float = 10.0,
+    readonly: bool = False,
 ) -> StateFile:
     """Open (or create from ``default``) a state file.
 
@@ -987,6 +1038,9 @@ def open(
         backups: previous versions to keep as ``NAME.bak`` ... ``NAME.bak.N``.
         exclusive: hold the lock for the life of the StateFile, keeping other writers out.
         lock_timeout: seconds to wait for another writer before :class:`LockTimeout`.
+        readonly: read and follow the file without ever writing: no lock, no lock file,
+            no healing, no file created (works on a read-only mount). Every change raises
+            :class:`StateError`; ``refresh()`` and ``on_change`` still follow the writers.
 
     Raises:
         StateFileMissing: no file and no default.
@@ -994,4 +1048,4 @@ def open(
         SchemaError, SchemaViolation, InvalidValue, LockTimeout, CommitFailed.
     """
     return StateFile(path, default=default, schema=schema, backups=backups,
-                     exclusive=exclusive, lock_timeout=lock_timeout)
+                     exclusive=exclusive, lock_timeout=lock_timeout, readonly=readonly)

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol, SupportsIndex
 
 from ._document import adopt, bind_types, detach, plain, pointer_of, root_of, touch
-from ._errors import Closed, InvalidValue
+from ._errors import Closed, InvalidValue, a_type
 from ._jsontext import escape_token
 
 __all__ = ["DictView", "ListView"]
@@ -43,7 +43,7 @@ def _key(node: Any, key: Any) -> str:
     if isinstance(key, str):
         return str.__str__(key)
     raise InvalidValue(pointer_of(node),
-                       f"key {key!r} is a {type(key).__name__}; JSON keys are strings")
+                       f"key {key!r} is {a_type(key)}; JSON keys are strings")
 
 
 def _at(node: Any, key: str | int) -> str:

@@ -379,14 +379,15 @@ def test_a_crash_mid_commit_leaves_orphans_and_a_stale_lock_each_with_the_recove
     code, report = json_report("state.json", cwd=tmp_path)
     assert code == 1
     entry = report["files"][0]
-    assert "orphan-temp" in kinds(entry) and kinds(entry).count("stale-lock") == 1
+    assert "orphan-temp" in kinds(entry) and kinds(entry, "warnings") == ["stale-lock"]
     for error in entry["errors"]:
         assert error["fix"] == "stateview recover state.json --apply"
         assert "`stateview recover state.json --apply`" in error["message"]
     assert sorted(e["file"] for e in entry["errors"] if e["kind"].startswith("orphan-")) \
         == leftovers
-    assert [e["file"] for e in entry["errors"] if e["kind"] == "stale-lock"] \
+    assert [e["file"] for e in entry["warnings"] if e["kind"] == "stale-lock"] \
         == ["state.json.lock"]
+    assert entry["warnings"][0]["fix"] == "stateview recover state.json --apply"
     assert kinds(entry, "notes") == ["backup"]  # backups=1 kept the previous version
 
 
@@ -418,7 +419,8 @@ def test_a_live_writer_makes_temp_files_commits_in_flight_not_orphans(tmp_path):
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=60)
         code, report = json_report("state.json", cwd=tmp_path)
-        assert code == 1 and sorted(kinds(report["files"][0])) == ["orphan-temp", "stale-lock"]
+        assert code == 1 and kinds(report["files"][0]) == ["orphan-temp"]
+        assert kinds(report["files"][0], "warnings") == ["stale-lock"]
         assert "temp" not in kinds(report["files"][0], "notes")
     finally:
         holder.kill()
@@ -483,7 +485,7 @@ def test_leftovers_are_found_beside_a_symlinks_target(tmp_path):
     code, report = json_report("link.json", cwd=tmp_path)
     assert code == 1
     entry = report["files"][0]
-    assert "orphan-temp" in kinds(entry) and "stale-lock" in kinds(entry)
+    assert "orphan-temp" in kinds(entry) and "stale-lock" in kinds(entry, "warnings")
     assert all(e["file"].startswith(str(tmp_path / "data")) for e in entry["errors"])
     assert all(e["fix"] == "stateview recover link.json --apply" for e in entry["errors"])
 

@@ -254,3 +254,21 @@ def test_state_path_that_is_a_directory_is_explained(tmp_path: Path, cli):
     no_traceback(done)
     assert done.returncode == 1 and "cannot be read" in done.stdout
     assert os.path.isdir(tmp_path / "state.json")
+
+
+def test_a_healthy_file_with_a_dead_holders_lock_record_passes_check_and_recover(
+        state: Path, cli):
+    put(state, GOOD)
+    write_stale_lock(state, dead_pid())
+    check = run_cli("check", str(state), "-o", "json")
+    no_traceback(check)
+    assert check.returncode == 0, check.stdout + check.stderr
+    entry = json.loads(check.stdout)["files"][0]
+    assert [w["kind"] for w in entry["warnings"]] == ["stale-lock"]
+    assert entry["errors"] == []
+    dry = run_cli("recover", str(state))
+    no_traceback(dry)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "clear-stale-lock-record" in dry.stdout  # still offered, as a warning
+    assert cli("recover", str(state), "--apply").returncode == 0
+    assert state.read_bytes() == GOOD

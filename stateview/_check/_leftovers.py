@@ -55,8 +55,9 @@ def leftover_problems(shown: str, paths: StatePaths) -> list[Problem]:
         holder = describe_holder(lock.holder).replace("locked", "held", 1)
         out.append(Problem(
             "stale-lock", f"the lock record says it is {holder}, but that process is gone (it "
-            f"stopped while holding the lock, perhaps mid-commit); `{fix}` clears the record",
-            file=where(paths.lock), fix=fix))
+            f"stopped while holding the lock, perhaps mid-commit); harmless, as the kernel "
+            f"freed the lock; `{fix}` clears the record",
+            file=where(paths.lock), fix=fix, severity=WARNING))
     elif lock.held:
         out.append(Problem("locked", describe_holder(lock.holder), file=where(paths.lock),
                            severity=INFO))

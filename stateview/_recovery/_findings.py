@@ -164,8 +164,10 @@ class Plan:
 
     @property
     def clean(self) -> bool:
-        """Nothing to do and nothing wrong (the dry run's exit 0)."""
-        return not self.actionable and not self.problems
+        """Nothing wrong (the dry run's exit 0): nothing to do but, at most, clear a lock
+        record naming a process that is gone (harmless: the kernel freed its lock)."""
+        return not self.problems and all(
+            item.action in ("keep", "clear-stale-lock-record") for item in self.items)
 
     def to_dict(self) -> dict[str, Any]:
         return {

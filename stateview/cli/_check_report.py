@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from .._check import ERROR, INFO, WARNING, FileReport, Problem
+from .._errors import show_pointer
 
 __all__ = ["report_json", "report_text", "use_colour"]
 
@@ -71,7 +72,7 @@ def _line(path: str, p: Problem, paint: _Paint) -> str:
     text += f": {_clean(p.message)}"
     details = []
     if p.pointer is not None:
-        pointer = p.pointer or "/"  # "" is the root; "/" reads better than nothing
+        pointer = show_pointer(p.pointer)
         if len(pointer) > _POINTER_LIMIT:
             pointer = pointer[: _POINTER_LIMIT - 3] + "..."
         details.append(f"at {pointer}")

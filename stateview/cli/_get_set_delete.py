@@ -65,8 +65,23 @@ def _read(path: str) -> Any:
                           f"or `stateview recover {path}`", e.line, e.column, e.pointer) from None
 
 
+def _unicode(name: str, text: str) -> str:
+    """``text`` as given on the command line, refused if it holds bytes that are not UTF-8.
+
+    Python keeps such bytes as lone surrogates, which no JSON document can hold.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        shown = os.fsencode(text).decode("utf-8", "backslashreplace")
+        raise StateError(f"{name} {shown!r} holds a byte that is not UTF-8 (at character "
+                         f"{e.start + 1}); JSON Pointers and values are Unicode text; "
+                         "nothing was written") from None
+    return text
+
+
 def run_get(args: argparse.Namespace) -> int:
-    parts = parse_pointer(args.pointer)
+    parts = parse_pointer(_unicode("POINTER", args.pointer))
     value = get_at(_read(args.file), parts, args.pointer)
     indent = None if args.compact else 2
     sys.stdout.write(json.dumps(value, indent=indent, ensure_ascii=False) + "\n")
@@ -82,7 +97,7 @@ def _schema_for(args: argparse.Namespace) -> str | None:
 def _edit(args: argparse.Namespace, change: Any) -> int:
     import stateview
 
-    parts = parse_pointer(args.pointer)
+    parts = parse_pointer(_unicode("POINTER", args.pointer))
     state = stateview.open(args.file, schema=_schema_for(args), lock_timeout=args.timeout)
     with state, state.transaction() as root:
         change(root, parts)
@@ -90,8 +105,9 @@ def _edit(args: argparse.Namespace, change: Any) -> int:
 
 
 def run_set(args: argparse.Namespace) -> int:
+    _unicode("POINTER", args.pointer)
     try:
-        value = loads(args.value.encode("utf-8"), "JSON_VALUE")
+        value = loads(_unicode("JSON_VALUE", args.value).encode("utf-8"), "JSON_VALUE")
     except CorruptFile as e:
         hint = ""
         if e.line == 1 and e.column == 1 and not args.value.lstrip().startswith(("{", "[", '"')):

@@ -29,7 +29,7 @@ leftovers or problems; ``--apply`` exits 0 when everything was fixed, 1 when som
       "holder": {pid, host, program, since, exclusive, ...} | null,   # a live writer
       "restore_from": "/abs/state.json.bak" | null,
       "actionable": bool,               # --apply would change something
-      "clean": bool,                    # nothing to do and nothing wrong
+      "clean": bool,                    # nothing wrong (at most a stale lock record)
       "problems": [str, ...],           # what stays wrong after --apply
       "advice": [str, ...],             # what a person can do about it
       "items": [ITEM, ...]              # the state file first, then temp files, .prev files,

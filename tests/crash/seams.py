@@ -15,6 +15,8 @@ from stateview._fs import FileSystem
 #: The seam's methods, in the order a commit usually calls them.
 STEPS = ("stat", "open_spare", "open_new", "fchmod", "fchown", "rewrite", "write_all",
          "datasync", "fsync", "close", "link", "replace", "unlink", "fsync_dir", "read_bytes")
+#: The lock file's steps (counted only by a CountingFS made with ``lock_steps=True``).
+LOCK_STEPS = ("open_lock", "flock", "pwrite", "ftruncate", "fstat")
 
 
 class CountingFS(FileSystem):
@@ -23,8 +25,9 @@ class CountingFS(FileSystem):
     Subclasses decide what happens at a step by overriding :meth:`before`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lock_steps: bool = False) -> None:
         self.armed = False
+        self.lock_steps = lock_steps
         self.calls: list[str] = []
         self._mutex = threading.Lock()
 
@@ -51,9 +54,9 @@ class CountingFS(FileSystem):
         self._step("open_new")
         return super().open_new(path, mode)
 
-    def open_spare(self, path: str) -> int:
+    def open_spare(self, path: str, mode: int | None = None) -> int:
         self._step("open_spare")
-        return super().open_spare(path)
+        return super().open_spare(path, mode)
 
     def rewrite(self, fd: int, data: bytes) -> None:
         self._step("rewrite")
@@ -108,6 +111,34 @@ class CountingFS(FileSystem):
         self._step("stat")
         return super().stat(path)
 
+    def chmod(self, path: str, mode: int) -> None:
+        self._step("chmod")
+        super().chmod(path, mode)
+
+    def _lock_step(self, name: str) -> None:
+        if self.lock_steps:
+            self._step(name)
+
+    def open_lock(self, path: str, mode: int) -> int:
+        self._lock_step("open_lock")
+        return super().open_lock(path, mode)
+
+    def flock(self, fd: int, operation: int) -> None:
+        self._lock_step("flock")
+        super().flock(fd, operation)
+
+    def pwrite(self, fd: int, data: bytes, offset: int) -> int:
+        self._lock_step("pwrite")
+        return super().pwrite(fd, data, offset)
+
+    def ftruncate(self, fd: int, size: int) -> None:
+        self._lock_step("ftruncate")
+        super().ftruncate(fd, size)
+
+    def fstat(self, fd: int) -> os.stat_result:
+        self._lock_step("fstat")
+        return super().fstat(fd)
+
 
 class FaultFS(CountingFS):
     """Fails step ``at`` with ``OSError(code)`` (with ``only``: the ``at``-th call of that method).
@@ -117,8 +148,8 @@ class FaultFS(CountingFS):
     """
 
     def __init__(self, at: int, code: int, persistent: bool = False,
-                 only: str | None = None) -> None:
-        super().__init__()
+                 only: str | None = None, lock_steps: bool = False) -> None:
+        super().__init__(lock_steps)
         self.at, self.code, self.persistent, self.only = at, code, persistent, only
         self.failing: str | None = None
         self.injected = 0

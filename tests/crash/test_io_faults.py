@@ -34,7 +34,7 @@ from .harness import (
     run_recover,
     temps,
 )
-from .seams import CountingFS, FaultFS, describe_calls
+from .seams import LOCK_STEPS, CountingFS, FaultFS, describe_calls
 
 NAME = "state.json"
 CODES = (errno.EIO, errno.ENOSPC, errno.EACCES, errno.EROFS)
@@ -235,6 +235,42 @@ def test_directory_fsync_einval_fails_cleanly(
     calls = steps_of(tmp_path, snapshot, scenario)
     fs = FaultFS(1, errno.EINVAL, persistent, only="fsync_dir")
     assert run_case(tmp_path / "case", snapshot, scenario, fs, len(calls)) == "failed"
+
+
+@pytest.mark.parametrize("persistent", [False, True], ids=["once", "persistent"])
+@pytest.mark.parametrize("scenario", ["backups1", "autocommit"])
+def test_fault_at_every_step_including_the_lock_fails_cleanly(
+    tmp_path: Any, templates: dict[str, simfs.Snapshot], scenario: str, persistent: bool
+) -> None:
+    # The same contract with the lock file's steps counted too (taking the lock, noting the
+    # commit's token, releasing it). A failed flock fails the commit before it starts; a
+    # failed record write or fstat only costs the record (a warning), never the commit.
+    snapshot = templates[scenario]
+    backups, _, how = SCENARIOS[scenario]
+    path = clone(snapshot, tmp_path / "count")
+    probe = CountingFS(lock_steps=True)
+    with StateFile(path, backups=backups, fs=probe) as state:
+        probe.arm()
+        _commit(state, how, NEW)
+        probe.disarm()
+    forget_lock(path)
+    calls = probe.calls
+    assert {"flock", "pwrite"} <= set(calls), calls
+    durable_after = calls.index("fsync_dir") + 1
+    optional = frozenset(optional_steps(calls) | {
+        n for n, name in enumerate(calls, 1) if name in LOCK_STEPS and name != "flock"})
+    failures = []
+    for n, name in enumerate(calls, 1):
+        if name not in LOCK_STEPS:
+            continue  # the commit's own steps: test_fault_at_every_step_...
+        fs = FaultFS(n, errno.EIO, persistent, lock_steps=True)
+        try:
+            run_case(tmp_path / f"s{n}", snapshot, scenario, fs, durable_after, optional)
+        except AssertionError as e:
+            failures.append(f"step {n} ({name}): {e}")
+        except Exception as e:
+            failures.append(f"step {n} ({name}): not a clean StorageError: {e!r}")
+    assert not failures, "\n\n".join(failures)
 
 
 def test_first_commit_fault_at_every_step_leaves_no_file_and_no_temp(tmp_path: Any) -> None:

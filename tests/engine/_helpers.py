@@ -129,9 +129,9 @@ class FaultFS(_fs.FileSystem):
         if self.armed == step:
             raise self.error
 
-    def open_spare(self, path: str) -> int:
+    def open_spare(self, path: str, mode: int | None = None) -> int:
         self._spoil_spare("open_new")
-        return super().open_spare(path)
+        return super().open_spare(path, mode)
 
     def rewrite(self, fd: int, data: bytes) -> None:
         self._spoil_spare("write_all")

@@ -183,7 +183,24 @@ def test_change_callbacks_hear_local_commits_and_can_unsubscribe(path):
     unsubscribe()
     state["d"] = 1
     assert [e.source for e in events] == ["local", "local"]
-    assert events[0].pointers == ["/a"]
+    assert events[0].pointers == ["/a/b"]
+
+
+def test_change_events_name_exactly_what_a_local_commit_or_transaction_changed(path):
+    state = stateview.open(path, default={"a": {"b": 1, "k": 0}, "l": [1, 2, 3]})
+    events: list[stateview.ChangeEvent] = []
+    state.on_change(events.append, poll=None)
+    state["a"]["b"] = 2  # a leaf: its own pointer, not its parent's
+    state["c"] = 1  # a root key: /c, not the root
+    with state.transaction() as root:  # every path the block changed
+        root["a"]["k"] = 5
+        del root["c"]
+        root["l"].pop()
+        root["x/y"] = {"z": 1}
+    state["a"]["b"] = 2  # no change: no event
+    assert [e.pointers for e in events] == [
+        ["/a/b"], ["/c"], ["/a/k", "/c", "/l/2", "/x~1y"]]
+    state.close()
 
 
 def test_change_callbacks_hear_other_writers_through_the_watcher(path):
