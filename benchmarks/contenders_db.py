@@ -152,18 +152,20 @@ class Shelve(Contender):
     note = "a key per client (pickled); shelf[k] = record; sync(); no fsync, writes in place"
 
     def setup(self, directory: str, doc: workload.Doc) -> None:
-        import dbm
+        import dbm.dumb
         import shelve
 
         self.dir = directory
         path = os.path.join(directory, "shelf")
-        self.shelf = shelve.open(path)  # noqa: SIM115 - open for the contender's life
+        # shelve.open picks the first dbm module the Python has: gdbm or ndbm where built,
+        # dbm.sqlite3 from 3.13, whose connection refuses the worker threads. dbm.dumb is in
+        # every Python and takes any thread, so every Python measures the same shelf.
+        self.shelf = shelve.Shelf(dbm.dumb.open(path, "c"))  # noqa: SIM115 - for its life
         self.records: dict[str, Any] = json.loads(json.dumps(doc["clients"]))
         for k, v in self.records.items():
             self.shelf[k] = v
         self.shelf["server"] = doc["server"]
         self.shelf.sync()
-        self.backend = dbm.whichdb(path)
 
     def commit(self, key: str, n: int) -> None:
         with self.lock:
@@ -178,16 +180,8 @@ class Shelve(Contender):
 
 
 def shelve_backend() -> str:
-    """Which dbm module shelve uses in this Python (dbm.dumb if no gdbm/ndbm was built)."""
-    import dbm
-
-    for name in dbm._names:  # type: ignore[attr-defined]
-        try:
-            __import__(name)
-        except ImportError:
-            continue
-        return str(name)
-    return "unknown"
+    """The dbm module under the shelve contender (the same in every Python)."""
+    return "dbm.dumb"
 
 
 DB_CONTENDERS: list[type[Contender]] = [SqliteWal, SqliteRollback, SqliteWalDoc]
