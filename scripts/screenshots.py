@@ -83,6 +83,8 @@ def changed(path: str) -> Callable[[StateViewApp, Any], Awaitable[None]]:
         doc = demo_document()
         for step, (who, score) in enumerate([("alice", 19), ("bob", 31)], 1):
             doc["clients"][who]["score"] = score
+            if step == 2:  # a player joins: a new row in the open object, highlighted
+                doc["clients"]["erin"] = {"score": 0, "room": "lobby", "online": True}
             doc["stats"]["ticks"] = step
             doc["events"].append({"tick": step, "what": f"{who} scored"})
             before = app.loads

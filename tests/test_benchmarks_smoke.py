@@ -125,3 +125,16 @@ def test_fs_protocols_runs(tmp_path: Path) -> None:
     for variant in ("replace", "keep-prev", "reaper", "no-dir-fsync"):
         assert f"  {variant} " in res.stdout
     assert not list(tmp_path.glob("fs-protocols-*"))
+
+
+def test_bench_live_runs_for_a_few_seconds(tmp_path: Path) -> None:
+    res = run("bench_live.py", "--seconds", "2", "--clients", "2000", "--open-clients", "50",
+              "--key-every", "0.2", "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    figures = json.loads(res.stdout)
+    assert figures["document"]["nodes"] > 10_000 and figures["rows_open"] > 200
+    assert figures["commits"] >= 1 and 1 <= figures["versions_applied"] <= figures["commits"]
+    assert figures["never_shown"] == 0
+    assert 0 <= figures["lag_median_s"] <= figures["lag_max_s"]
+    assert figures["key_presses"] >= 1 and figures["key_p95_s"] > 0
+    assert figures["rss_before_mb"] > 0 and figures["rss_after_mb"] > 0

@@ -1,9 +1,15 @@
 """What changed between two versions of a document, as JSON Pointers.
 
-Runs on the watcher thread, never on the UI thread. Subtrees that compare equal are skipped
-with one C-speed ``==``, so a small change in a 10 MB document costs a walk down one branch,
-not over 200,000 nodes. The price of that shortcut: Python counts ``1 == 1.0 == True``, so a
-value that changes only between those inside an otherwise equal subtree is not reported.
+Runs in the reader's child process (see ``_childreader``), never on the UI thread. Subtrees
+that compare equal are skipped with one C-speed ``==``, so a small change in a 10 MB document
+costs a walk down one branch, not over 200,000 nodes. The price of that shortcut: Python counts
+``1 == 1.0 == True``, so a value that changes only between those inside an otherwise equal
+subtree is not reported, and since the view applies the reported changes (:func:`patched`) it
+keeps showing the old one until something else in that subtree changes.
+
+A list whose items moved up or down by a few places (a log that drops its oldest entry, a queue
+that gets one pushed in front) is one ``shifted`` change plus the items that are really new,
+not a change at every index.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any
 from .._jsontext import join_pointer
 from ._model import Key
 
-__all__ = ["Change", "diff"]
+__all__ = ["Change", "diff", "patched"]
 
 _MISSING: Any = object()
 
@@ -26,8 +32,10 @@ class Change:
     Attributes:
         path: typed steps from the root.
         pointer: the same as a JSON Pointer.
-        kind: ``"added"``, ``"removed"`` or ``"changed"``.
+        kind: ``"added"``, ``"removed"``, ``"changed"`` or ``"shifted"`` (a list).
         old, new: the values (``None`` for the side that does not exist).
+        shift: for ``"shifted"``, how many items left the front (negative: how many were
+            pushed in front).
     """
 
     path: tuple[Key, ...]
@@ -35,6 +43,7 @@ class Change:
     kind: str
     old: Any
     new: Any
+    shift: int = 0
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -54,6 +63,11 @@ def diff(old: Any, new: Any, limit: int = 1000) -> list[Change]:
         if _same(a, b):
             continue
         if isinstance(a, dict) and isinstance(b, dict):
+            if not _appended_only(a, b):
+                # Keys added in the middle (or moved): one change of the whole object, so
+                # that whoever applies the changes gets the new order too.
+                changes.append(Change(path, join_pointer(path), "changed", a, b))
+                continue
             # Equal entries are skipped here, before any path is built: in a wide object
             # with one change that is all but one of them. Pushed in reverse so they pop in
             # document order: new keys, then removed ones.
@@ -66,6 +80,13 @@ def diff(old: Any, new: Any, limit: int = 1000) -> list[Change]:
             stack.extend(((*path, k), x, y) for k, x, y in differing)
             continue
         if isinstance(a, list) and isinstance(b, list):
+            shift = _shift(a, b)
+            if shift:
+                changes.append(Change(path, join_pointer(path), "shifted", a, b, shift))
+                # Only the items that are really new remain to report, at their new index.
+                fresh = range(len(a) - shift, len(b)) if shift > 0 else range(-shift)
+                stack.extend(((*path, i), _MISSING, b[i]) for i in reversed(fresh))
+                continue
             for i in range(max(len(a), len(b)) - 1, -1, -1):
                 x = a[i] if i < len(a) else _MISSING
                 y = b[i] if i < len(b) else _MISSING
@@ -79,3 +100,75 @@ def diff(old: Any, new: Any, limit: int = 1000) -> list[Change]:
         else:
             changes.append(Change(path, join_pointer(path), "changed", a, b))
     return changes
+
+
+_MAX_SHIFT = 8
+"""Shifts by more places than this are reported index by index."""
+
+
+def _shift(a: list[Any], b: list[Any]) -> int:
+    """How far ``b`` is ``a`` moved up (positive) or down (negative), or 0.
+
+    Only shifts that keep at least two items in common count: a one-item list that changed
+    is a change, not a shift.
+    """
+    for k in range(1, min(_MAX_SHIFT, len(a), len(b)) + 1):
+        kept = len(a) - k
+        if kept >= 2 and kept <= len(b) and a[k:] == b[:kept] and _same_types(a[k:], b[:kept]):
+            return k
+        kept = len(b) - k
+        if kept >= 2 and kept <= len(a) and b[k:] == a[:kept] and _same_types(b[k:], a[:kept]):
+            return -k
+    return 0
+
+
+def _same_types(x: list[Any], y: list[Any]) -> bool:
+    return all(type(p) is type(q) for p, q in zip(x, y, strict=True))
+
+
+def _appended_only(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """``b`` has ``a``'s keys in ``a``'s order, less removed ones, then the new ones."""
+    if len(a) == len(b) and a.keys() == b.keys():
+        return True  # same keys (a pure reorder is not reported at all, see above)
+    kept = [k for k in b if k in a]
+    if kept != [k for k in a if k in b]:
+        return False
+    new = len(b) - len(kept)
+    return all(k not in a for k in list(b)[len(b) - new:]) if new else True
+
+
+def patched(document: Any, changes: list[Change]) -> Any:
+    """``document`` with ``changes`` (from :func:`diff`) applied, as a new document.
+
+    Containers on the way to a change are copied; every other subtree is shared with
+    ``document``, which is left as it was (the tree on screen still points into it).
+    """
+    if any(not c.path for c in changes):
+        return next(c.new for c in changes if not c.path)
+    root = _copy(document)
+    fresh = {id(root)}
+    removals: list[tuple[Any, Key]] = []
+    for change in changes:
+        parent = root
+        for key in change.path[:-1]:
+            child = parent[key]
+            if id(child) not in fresh:
+                child = _copy(child)
+                fresh.add(id(child))
+                parent[key] = child
+            parent = child
+        key = change.path[-1]
+        if change.kind == "removed":
+            removals.append((parent, key))
+        elif isinstance(parent, list) and key == len(parent):
+            parent.append(change.new)
+        else:
+            parent[key] = change.new
+    # Array items go last to first, so that each index still names the item it named.
+    for parent, key in sorted(removals, key=lambda r: -r[1] if isinstance(r[1], int) else 0):
+        del parent[key]
+    return root
+
+
+def _copy(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else list(value)

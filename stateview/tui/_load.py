@@ -27,6 +27,9 @@ __all__ = ["Broken", "FileStatus", "LatestOnly", "Loaded", "Reader", "read_statu
 
 log = logging.getLogger("stateview")
 
+DIFF_LIMIT = 1000
+"""The most changes listed for one version; past it the tree compares what it has built."""
+
 
 @dataclass(frozen=True)
 class FileStatus:
@@ -76,12 +79,14 @@ class Loaded:
         changes: what changed since the previous good version (empty for the first).
         first: this is the first good version the reader has seen.
         seconds: how long reading and parsing took.
+        complete: ``changes`` lists every change (the diff did not stop at its limit).
     """
 
     document: Any
     changes: list[Change]
     first: bool
     seconds: float
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -134,9 +139,10 @@ class Reader:
             return self._broke(Broken(f"the root is {a_json_type(document)}; a state file "
                                       "holds an object or an array"))
         first = self.document is None
-        changes = [] if first else diff(self.document, document)
+        changes = [] if first else diff(self.document, document, DIFF_LIMIT)
         self.document, self._bytes, self._broken = document, data, None
-        return Loaded(document, changes, first, time.perf_counter() - started)
+        return Loaded(document, changes, first, time.perf_counter() - started,
+                      len(changes) < DIFF_LIMIT)
 
     def issues(self, document: Any) -> dict[str, list[SchemaIssue]] | None:
         """Schema violations by pointer, or ``None`` without a schema."""

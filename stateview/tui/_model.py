@@ -7,6 +7,7 @@ safe to call from worker threads.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,9 @@ __all__ = [
     "Match",
     "child",
     "children",
+    "jq_path",
     "json_type",
+    "pattern",
     "preview",
     "resolve",
     "scalar_text",
@@ -90,20 +93,26 @@ def scalar_text(value: Any, limit: int = 120) -> str:
 
 
 def preview(value: Any, max_chars: int = 4000) -> str:
-    """Pretty JSON of a value for the details pane, never serializing more than needed.
+    """Pretty JSON of a value for the details pane, never serializing more than it shows.
 
-    A large container is shown as its first children only: dumping a 10 MB object to show
-    40 lines of it would stall the UI for a second.
+    The encoder is consumed lazily and dropped once ``max_chars`` are out: dumping a 10 MB
+    document to show its first 40 lines would stall the UI for a second at every update.
     """
     if isinstance(value, (dict, list)) and len(value) > 50:
         head = dict(children(value, 0, 50)) if isinstance(value, dict) else value[:50]
-        text = json.dumps(head, indent=2, ensure_ascii=False)
-        text = text[:max_chars] + f"\n… {len(value) - 50} more"
-        return text
-    text = json.dumps(value, indent=2, ensure_ascii=False)
-    if len(text) > max_chars:
-        text = text[:max_chars] + "\n…"
-    return text
+        return _encode_upto(head, max_chars) + f"\n… {len(value) - 50:,} more"
+    return _encode_upto(value, max_chars)
+
+
+def _encode_upto(value: Any, max_chars: int) -> str:
+    chunks: list[str] = []
+    size = 0
+    for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_chars:
+            return "".join(chunks)[:max_chars] + "\n…"
+    return "".join(chunks)
 
 
 @dataclass(frozen=True)
@@ -115,23 +124,36 @@ class Match:
     on_key: bool
 
 
+def pattern(query: str) -> re.Pattern[str]:
+    """A search query as a regular expression, smart-case like vim and jless.
+
+    All lower case matches either case; one capital makes it case-sensitive. A query that is
+    not a valid regular expression (``a[``, ``(``) is searched as plain text.
+    """
+    flags = 0 if any(c.isupper() for c in query) else re.IGNORECASE
+    try:
+        return re.compile(query, flags)
+    except re.error:
+        return re.compile(re.escape(query), flags)
+
+
 def search(document: Any, query: str, limit: int = 10_000) -> list[Match]:
-    """Every node whose key or scalar value contains ``query`` (case-insensitive), in order.
+    """Every node whose key or scalar value matches ``query`` (see :func:`pattern`), in order.
 
     Iterative (no depth limit), stops after ``limit`` hits.
     """
-    needle = query.casefold()
     hits: list[Match] = []
-    if not needle:
+    if not query:
         return hits
+    find = pattern(query).search
     stack: list[tuple[tuple[Key, ...], Any]] = [((), document)]
     while stack and len(hits) < limit:
         path, value = stack.pop()
         if path:
             key = path[-1]
-            on_key = isinstance(key, str) and needle in key.casefold()
-            on_value = not isinstance(value, (dict, list)) and needle in (
-                value if isinstance(value, str) else json.dumps(value)).casefold()
+            on_key = isinstance(key, str) and find(key) is not None
+            on_value = not isinstance(value, (dict, list)) and find(
+                value if isinstance(value, str) else json.dumps(value)) is not None
             if on_key or on_value:
                 hits.append(Match(path, join_pointer(path), on_key))
         if isinstance(value, dict):
@@ -139,3 +161,35 @@ def search(document: Any, query: str, limit: int = 10_000) -> list[Match]:
         elif isinstance(value, list):
             stack.extend(((*path, i), value[i]) for i in range(len(value) - 1, -1, -1))
     return hits
+
+
+def search_key(document: Any, key: Key, limit: int = 10_000) -> list[Match]:
+    """Every node whose key (or array index) is exactly ``key``, in document order."""
+    hits: list[Match] = []
+    stack: list[tuple[tuple[Key, ...], Any]] = [((), document)]
+    while stack and len(hits) < limit:
+        path, value = stack.pop()
+        if path and path[-1] == key and type(path[-1]) is type(key):
+            hits.append(Match(path, join_pointer(path), True))
+        if isinstance(value, dict):
+            stack.extend(((*path, k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend(((*path, i), value[i]) for i in range(len(value) - 1, -1, -1))
+    return hits
+
+
+def jq_path(path: tuple[Key, ...]) -> str:
+    """The jq filter for ``path``: ``.clients.alice.tags[0]``, ``.a["b c"]``; ``.`` at the root."""
+    out = []
+    for key in path:
+        if isinstance(key, int):
+            out.append(f"[{key}]")
+        elif _JQ_NAME.fullmatch(key):
+            out.append("." + key)
+        else:
+            out.append(f"[{json.dumps(key, ensure_ascii=False)}]")
+    text = "".join(out)
+    return text if text.startswith(".") else "." + text
+
+
+_JQ_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

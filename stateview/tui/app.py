@@ -1,21 +1,24 @@
 """The live view of a state file: ``stateview FILE``.
 
-Threads: a :class:`~stateview.tui._watch.FileWatcher` thread polls the file and its lock,
-reads, parses and diffs each new version, and posts the result to the app as a message; a
-second thread checks the newest version against the schema. The UI thread only swaps the
-document into the tree. Searches and edits run on worker threads too: nothing on the UI
+Threads: a :class:`~stateview.tui._watch.FileWatcher` thread polls the file and its lock and
+has a child process (:mod:`~stateview.tui._childreader`) read, parse and diff each new version,
+while the UI shows the previous one; it posts the result to the app as a message once that one
+is on screen, so commits that come faster than the screen can follow are skipped, not queued. A
+second thread checks the newest version against the schema. The UI thread only patches the
+changed rows of the tree. Searches and edits run on worker threads too: nothing on the UI
 thread reads the file or walks the whole document.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -25,13 +28,14 @@ from textual.widgets import Footer, Tree
 from .._jsontext import join_pointer
 from .._paths import StatePaths
 from .._schema import Schema, SchemaIssue
-from ._actions import Actions
+from ._childreader import ChildReader
 from ._load import Broken, FileStatus, LatestOnly, Loaded, Reader, read_status
 from ._model import Key, Match
+from ._navigate import Navigation
 from ._offer import describe
 from ._watch import FileWatcher, Signature
 from .screens.recovery import RecoveryScreen
-from .widgets.banner import Banner
+from .widgets.banner import Banner, PauseBanner
 from .widgets.details import DetailsPane
 from .widgets.feed import ChangeFeed
 from .widgets.status import StatusBar
@@ -39,8 +43,11 @@ from .widgets.tree import Entry, JsonTree
 
 __all__ = ["StateViewApp"]
 
+LOCK_RECHECK_SECONDS = 1.0
+"""How often the lock holder is looked at again even when no file changed."""
 
-class StateViewApp(Actions):
+
+class StateViewApp(Navigation):
     """A live tree of one state file, with details, a change feed and guarded edits."""
 
     CSS_PATH = "app.tcss"
@@ -54,8 +61,6 @@ class StateViewApp(Actions):
         Binding("n", "next_match", "Next", show=False, tooltip="Next search match"),
         Binding("N", "next_match(-1)", "Previous", show=False,
                 tooltip="Previous search match"),
-        Binding("y", "copy_pointer", "Copy pointer",
-                tooltip="Copy the selected node's JSON Pointer to the clipboard"),
         Binding("e", "edit", "Edit", tooltip="Edit the selected value as JSON (one commit)"),
         Binding("d", "delete", "Delete", tooltip="Delete the selected value (asks first)"),
     ]
@@ -66,7 +71,6 @@ class StateViewApp(Actions):
     | ? | List every key binding. |
     | g | Go to a JSON Pointer typed in an input. |
     | / , n , N | Search keys and values; next and previous match. |
-    | y | Copy the selected node's JSON Pointer. |
     | e , d | Edit the selected value (as JSON) / delete it, committed through the engine. |
     """
 
@@ -77,6 +81,20 @@ class StateViewApp(Actions):
             super().__init__()
             self.status = status
             self.outcome = outcome
+
+    class LockChecked(Message):
+        """The file's status, read again by the timer (posted from a worker thread)."""
+
+        def __init__(self, status: FileStatus) -> None:
+            super().__init__()
+            self.status = status
+
+    class CommitsWaiting(Message):
+        """While paused: how many new versions the watcher has seen (from its thread)."""
+
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
 
     class SchemaChecked(Message):
         """The schema verdict on one version of the document (posted after FileRead)."""
@@ -126,14 +144,20 @@ class StateViewApp(Actions):
         self._match = -1
         self._status_reader = status_reader
         self._reader = Reader(self.paths, schema)
+        self._child = ChildReader(self.paths)
         self._watcher = FileWatcher(self.paths.target, self.paths.lock, self._on_file_change,
-                                    poll_interval)
+                                    poll_interval, self._on_waiting)
+        self._shown = threading.Event()
+        """Set by the UI thread once the version handed to it is on screen."""
+        self._shown.set()
         self._offered_recovery = False
         self._highlights: dict[tuple[Key, ...], float] = {}
+        self._details_shown: tuple[Any, ...] | None = None
         self._checker = LatestOnly(self._check_schema, f"stateview-tui-schema {path}")
 
     def compose(self) -> ComposeResult:
         yield Banner(id="banner")
+        yield PauseBanner(id="paused")
         with Horizontal(id="main"):
             yield JsonTree(id="tree")
             with Vertical(id="side"):
@@ -151,12 +175,21 @@ class StateViewApp(Actions):
         self._watcher.start()
         if self.schema is not None:
             self._checker.start()
+        # A lock holder can die without touching the file or its lock record (SIGKILL
+        # leaves the record saying "held"): only a look at the holder's pid tells.
+        self.set_interval(LOCK_RECHECK_SECONDS, self._recheck_lock, name="recheck-lock")
 
     def on_unmount(self) -> None:
         self._watcher.stop()
         self._checker.stop()
+        self._child.close()
 
     # -- public methods ------------------------------------------------------------------
+
+    @property
+    def json_tree_mounted(self) -> bool:
+        """The main screen is up (a message from a thread may arrive while closing)."""
+        return bool(self.screen_stack) and bool(self.screen_stack[0].query(JsonTree))
 
     @property
     def readonly_reason(self) -> str | None:
@@ -174,10 +207,21 @@ class StateViewApp(Actions):
 
     def _on_file_change(self, _signature: Signature) -> None:
         status = self._status_reader(self.paths)
-        outcome = self._reader.read()
+        outcome = self._child.read()  # parsed while the UI may still show the previous one
+        if isinstance(outcome, Loaded):
+            # One version in flight at a time: wait until the previous one is on screen.
+            # Commits made meanwhile are not read one by one; the next read gets the newest.
+            if not self._watcher.hold(self._shown):
+                return
+            self._shown.clear()
         self.post_message(self.FileRead(status, outcome))
-        if isinstance(outcome, Loaded) and self.schema is not None:
-            self._checker.submit(outcome.document)
+
+    def _on_waiting(self, count: int) -> None:
+        self.post_message(self.CommitsWaiting(count))
+
+    @work(thread=True, exclusive=True, group="lock")
+    def _recheck_lock(self) -> None:
+        self.post_message(self.LockChecked(self._status_reader(self.paths)))
 
     def _check_schema(self, document: Any) -> None:
         """On the checker thread: the schema verdict on one version."""
@@ -187,19 +231,35 @@ class StateViewApp(Actions):
     # -- message handlers ----------------------------------------------------------------
 
     def on_state_view_app_file_read(self, message: FileRead) -> None:
+        try:
+            if self.json_tree_mounted:
+                self._file_read(message)
+        finally:
+            if isinstance(message.outcome, Loaded):
+                self._shown.set()
+
+    def _file_read(self, message: FileRead) -> None:
         self.status = message.status
         outcome = message.outcome
         tree = self.json_tree
         if isinstance(outcome, Loaded):
             self.broken = None
             self.query_one(Banner).hide()
-            tree.set_document(outcome.document)
+            if outcome.first or tree.document is None:
+                tree.set_document(outcome.document)
+            else:
+                tree.patch(outcome.document, outcome.changes, outcome.complete)
             self.loads += 1
+            if self.schema is not None:
+                self.query_one(StatusBar).schema_text = "checking…"
+                self._checker.submit(outcome.document)
             if outcome.changes:
                 expires = time.monotonic() + self.highlight_seconds
                 self._highlights.update((c.path, expires) for c in outcome.changes)
                 self._update_highlight()
-                self.query_one(ChangeFeed).add(outcome.changes, self.clock())
+                last = message.status.last_commit
+                self.query_one(ChangeFeed).add(outcome.changes, self.clock(),
+                                               last.get("pid"), last.get("program"))
             self._show_details()
         elif isinstance(outcome, Broken):
             self.broken = outcome
@@ -207,16 +267,34 @@ class StateViewApp(Actions):
             self.query_one(Banner).show_problem(outcome, have_tree)
             if not have_tree:
                 self.query_one(DetailsPane).show_message("no good version of the file yet")
+                self._details_shown = None
                 if not self._offered_recovery:
                     self._offered_recovery = True
                     self.push_screen(RecoveryScreen(describe(self.paths, outcome, self.schema)))
+            if self.schema is not None:
+                self.query_one(StatusBar).schema_text = (
+                    "not checked (file missing)" if outcome.missing
+                    else "not checked (file unreadable)")
+        self._show_status(message.status)
+
+    def _show_status(self, status: FileStatus) -> None:
+        self.status = status
         bar = self.query_one(StatusBar)
-        bar.file_status = message.status
+        bar.file_status = status
         bar.readonly_reason = self.readonly_reason
 
+    def on_state_view_app_lock_checked(self, message: LockChecked) -> None:
+        if self.json_tree_mounted:
+            self._show_status(message.status)
+
+    def on_state_view_app_commits_waiting(self, message: CommitsWaiting) -> None:
+        if self.paused and self.json_tree_mounted:
+            self.query_one(PauseBanner).show_waiting(message.count)
+
     def on_state_view_app_schema_checked(self, message: SchemaChecked) -> None:
-        if message.document is not self.json_tree.document:
-            return  # a newer version is already on screen; its verdict follows
+        if not self.json_tree_mounted or self.broken is not None \
+                or message.document is not self.json_tree.document:
+            return  # a newer version is on screen (its verdict follows), or none is good
         self.issues = message.issues
         count = sum(len(v) for v in message.issues.values())
         self.query_one(StatusBar).schema_text = (
@@ -225,6 +303,8 @@ class StateViewApp(Actions):
 
     def _update_highlight(self) -> None:
         """Highlight the changes of the last ``highlight_seconds``, over several reloads."""
+        if not self.json_tree_mounted:
+            return  # the timer outlived the screen (the app is closing)
         now = time.monotonic()
         self._highlights = {p: t for p, t in self._highlights.items() if t > now}
         self.json_tree.highlight(self._highlights)
@@ -237,10 +317,18 @@ class StateViewApp(Actions):
         self._show_details()
 
     def _show_details(self) -> None:
+        if not self.json_tree_mounted:
+            return
         node = self.json_tree.cursor_node
         if node is None or node.data is None or node.data.more:
             return
         entry: Entry = node.data
+        issues = self.issues.get(join_pointer(entry.path), [])
+        shown = (entry.path, entry.value, issues)
+        if self._details_shown is not None and shown[0] == self._details_shown[0] and \
+                shown[1] is self._details_shown[1] and shown[2] == self._details_shown[2]:
+            return  # the same value (a version that changed other places): no repaint
+        self._details_shown = shown
         pointer = join_pointer(entry.path)
         schema = self.schema.document if self.schema else None
         self.query_one(DetailsPane).show(entry.path, entry.value, schema,

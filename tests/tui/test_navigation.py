@@ -88,11 +88,16 @@ def test_search_finds_keys_and_values_and_n_and_N_cycle(state_file):
     app = make_app(state_file)
 
     async def scenario(pilot):
-        await pilot.press("slash", *"ARENA", "enter")  # case-insensitive, values too
+        await pilot.press("slash", *"ARENA", "enter")  # a capital: case-sensitive
+        await wait_until(pilot, lambda: app.screen is app.screen_stack[0], "the prompt gone")
+        await pilot.pause(0.2)
+        assert app.matches == []
+        await pilot.press("slash", *"ar[e]n.$", "enter")  # a regular expression, on values too
         await wait_until(pilot, lambda: app.matches, "search results")
         await pilot.pause()
         assert [m.pointer for m in app.matches] == ["/clients/bob/room"]
         assert cursor_pointer(app) == "/clients/bob/room"
+        assert app.json_tree._matches == {("clients", "bob", "room")}  # marked in the tree
         await pilot.press("slash", *"o", "enter")
         await wait_until(pilot, lambda: len(app.matches) > 1, "search results")
         await pilot.pause()
@@ -106,13 +111,101 @@ def test_search_finds_keys_and_values_and_n_and_N_cycle(state_file):
     drive(app, scenario)
 
 
-def test_y_copies_the_selected_pointer(state_file):
+def test_y_chords_copy_the_value_key_pointer_and_jq_path(state_file):
+    app = make_app(state_file)
+
+    async def scenario(pilot):
+        app.go_to("/clients/alice/tags/1")
+        await pilot.press("y", "y")
+        assert app.clipboard == "early"  # a string as its text
+        await pilot.press("y", "k")  # k copies, it does not move the cursor
+        assert app.clipboard == "1"
+        assert cursor_pointer(app) == "/clients/alice/tags/1"
+        await pilot.press("y", "p")
+        assert app.clipboard == "/clients/alice/tags/1"
+        await pilot.press("y", "q")  # q copies, it does not quit
+        assert app.clipboard == ".clients.alice.tags[1]"
+        assert app.return_code is None
+        app.go_to("/clients/alice/tags")
+        await pilot.press("y", "y")
+        assert app.clipboard == '[\n  "admin",\n  "early"\n]'
+        await pilot.press("y", "escape", "j")  # any other key cancels; the next one acts
+        assert cursor_pointer(app) == "/clients/alice/tags/0"
+
+    drive(app, scenario)
+
+
+def test_digits_expand_the_tree_to_that_depth_and_c_collapses_siblings(state_file):
+    app = make_app(state_file)
+
+    async def scenario(pilot):
+        await pilot.press("2")
+        assert labels(app) == [
+            "▼ state.json {5}", "▼ server {2}", "name: \"test server\"", "port: 7777",
+            "▼ clients {2}", "▶ alice {3}", "▶ bob {3}", "▼ limits [3]", "[0]: 10", "[1]: 20",
+            "[2]: 30", "note: null", "open: true",
+        ]
+        await pilot.press("3")
+        assert "▼ alice {3}" in labels(app) and "▶ tags [2]" in labels(app)
+        app.go_to("/clients/alice/tags/0")
+        await pilot.press("1")  # the cursor's row is hidden: it moves up to a shown one
+        assert len(labels(app)) == 6 and cursor_pointer(app) == "/clients"
+        await pilot.press("9")
+        app.go_to("/clients")
+        await pilot.press("c")
+        assert labels(app)[1:5] == ["▶ server {2}", "▶ clients {2}", "▶ limits [3]",
+                                    "note: null"]
+        assert cursor_pointer(app) == "/clients"
+
+    drive(app, scenario)
+
+
+def test_brackets_go_back_and_forward_through_jumps(state_file):
+    app = make_app(state_file)
+
+    async def scenario(pilot):
+        await pilot.press("j")  # /server
+        app.go_to("/clients/bob/room")
+        app.go_to("/limits/2")
+        await pilot.pause()
+        await pilot.press("left_square_bracket")
+        assert cursor_pointer(app) == "/clients/bob/room"
+        await pilot.press("left_square_bracket")
+        assert cursor_pointer(app) == "/server"
+        await pilot.press("left_square_bracket")  # nothing earlier: stays
+        assert cursor_pointer(app) == "/server"
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert cursor_pointer(app) == "/limits/2"
+
+    drive(app, scenario)
+
+
+def test_g_completes_keys_as_you_type(state_file):
+    app = make_app(state_file)
+
+    async def scenario(pilot):
+        await pilot.press("g", "ctrl+u", *"/cl", "tab", *"/b", "tab", *"/ro", "tab")
+        assert app.screen.query_one("Input").value == "/clients/bob/room"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert cursor_pointer(app) == "/clients/bob/room"
+
+    drive(app, scenario)
+
+
+def test_star_and_hash_go_to_the_next_and_previous_node_with_the_same_key(state_file):
     app = make_app(state_file)
 
     async def scenario(pilot):
         app.go_to("/clients/alice/score")
-        await pilot.press("y")
-        assert app.clipboard == "/clients/alice/score"
+        await pilot.press("asterisk")
+        await wait_until(pilot, lambda: cursor_pointer(app) == "/clients/bob/score",
+                         "the next score")
+        assert {m.pointer for m in app.matches} == {"/clients/alice/score",
+                                                    "/clients/bob/score"}
+        await pilot.press("number_sign")
+        await wait_until(pilot, lambda: cursor_pointer(app) == "/clients/alice/score",
+                         "the previous score")
 
     drive(app, scenario)
 

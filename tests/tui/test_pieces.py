@@ -47,14 +47,23 @@ def test_diff_stops_at_its_limit():
     assert len(diff(old, new, limit=100)) == 100
 
 
-def test_search_matches_keys_and_scalar_values_case_insensitively_in_document_order():
-    hits = search(DOC, "ALI")
+def test_search_matches_keys_and_scalar_values_smart_case_in_document_order():
+    hits = search(DOC, "ali")
     assert [(h.pointer, h.on_key) for h in hits] == [("/clients/alice", True)]
-    hits = search(DOC, "E")
+    assert search(DOC, "ALI") == []  # a capital makes it case-sensitive
+    hits = search(DOC, "e")
     assert [h.pointer for h in hits][:4] == ["/server", "/server/name", "/clients",
                                             "/clients/alice"]
     assert [h.pointer for h in search(DOC, "7777")] == ["/server/port"]
     assert [h.pointer for h in search(DOC, "null")] == ["/note"]
+
+
+def test_search_takes_regular_expressions_and_plain_text_when_not_one():
+    assert [h.pointer for h in search(DOC, r"^(alice|bob)$")] == ["/clients/alice",
+                                                                   "/clients/bob"]
+    assert [h.pointer for h in search(DOC, r"\d{4}")] == ["/server/port"]
+    assert [h.pointer for h in search({"a[": 1, "b": "(x"}, "a[")] == ["/a["]
+    assert [h.pointer for h in search({"a[": 1, "b": "(x"}, "(")] == ["/b"]
 
 
 def test_search_has_no_depth_limit_and_stops_at_its_limit():

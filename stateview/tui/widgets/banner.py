@@ -33,3 +33,29 @@ class Banner(Static):
 
     def hide(self) -> None:
         self.remove_class("-shown")
+
+
+class PauseBanner(Static):
+    """Says that live updates are paused, and how many new versions are waiting."""
+
+    DEFAULT_CSS = """
+    PauseBanner {
+        display: none;
+        background: $warning;
+        color: $text;
+        text-style: bold;
+        padding: 0 1;
+        height: 1;
+    }
+    PauseBanner.-shown { display: block; }
+    """
+
+    def show_waiting(self, count: int) -> None:
+        """Show the banner; ``count`` commits were seen since the pause."""
+        waiting = ("no new commits yet" if not count else
+                   f"{count} commit{'s' if count != 1 else ''} waiting")
+        self.update(f"⏸ live updates paused ({waiting}): p resumes")
+        self.add_class("-shown")
+
+    def hide(self) -> None:
+        self.remove_class("-shown")

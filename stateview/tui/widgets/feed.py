@@ -1,34 +1,74 @@
-"""The change feed: recent changes made by other writers, newest first."""
+"""The change feed: other writers' commits, newest first, one group per version shown."""
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
 
 from .._diff import Change
-from .._model import scalar_text, size_text
+from .._model import Key, scalar_text, size_text
 
-__all__ = ["ChangeFeed"]
+__all__ = ["ChangeFeed", "FeedEntry"]
 
 
 def _brief(value: Any) -> str:
     return size_text(value) if isinstance(value, (dict, list)) else scalar_text(value, 24)
 
 
-class ChangeFeed(Static):
-    """A list of ``time  pointer  old → new`` lines, the newest on top."""
+@dataclass(frozen=True)
+class FeedEntry:
+    """One version of the file as it reached the screen, and who committed it.
+
+    Attributes:
+        when: when the view showed it.
+        pid: the writer's pid from the lock record's last commit (``None`` when the writer
+            left no record); lets a caller tell its own commits from others'.
+        program: the writer's program, as the lock record names it.
+        changes: what changed, in document order.
+        serial: the entry's number in this feed (1 for the first).
+    """
+
+    when: datetime
+    pid: int | None
+    program: str | None
+    changes: tuple[Change, ...]
+    serial: int = 0
+
+
+class ChangeFeed(OptionList):
+    """Groups of ``pointer  old → new`` lines under a ``time  pid  program`` header.
+
+    Focusable (``tab``) and scrollable; ``enter`` on a line posts :class:`ChangeFeed.JumpTo`
+    so that the app moves the tree's cursor there.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, tooltip="Next line of the feed"),
+        Binding("k", "cursor_up", "Up", show=False, tooltip="Previous line of the feed"),
+    ]
+    """
+    | Key(s) | Description |
+    | :- | :- |
+    | j, down / k, up | Move along the feed. |
+    | enter | Go to the changed node in the tree. |
+    """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"feed--time", "feed--pointer", "feed--old",
-                                             "feed--new"}
+                                             "feed--new", "feed--writer"}
     """
     | Class | Description |
     | :- | :- |
-    | `feed--time` | When the change was seen. |
-    | `feed--pointer` | Where it happened. |
+    | `feed--time` | When the version was shown. |
+    | `feed--writer` | Who committed it. |
+    | `feed--pointer` | Where a change happened. |
     | `feed--old` / `feed--new` | The value before and after. |
     """
 
@@ -40,44 +80,98 @@ class ChangeFeed(Static):
         height: 12;
         text-wrap: nowrap;
         text-overflow: ellipsis;
+        &:focus { border: round $accent; }
         & > .feed--time { color: $text-muted; }
+        & > .feed--writer { color: $text-muted; text-style: bold; }
         & > .feed--pointer { color: $text-primary; }
         & > .feed--old { color: $text-error; }
         & > .feed--new { color: $text-success; }
     }
     """
 
-    def __init__(self, *, keep: int = 200, id: str | None = None) -> None:
-        super().__init__("", id=id)
+    LINES_PER_ENTRY = 10
+    """Changes listed under one header; the rest are counted on one line."""
+
+    class JumpTo(Message):
+        """The person chose a change: show ``path`` in the tree."""
+
+        def __init__(self, path: tuple[Key, ...]) -> None:
+            super().__init__()
+            self.path = path
+
+    def __init__(self, *, keep: int = 40, id: str | None = None) -> None:
+        super().__init__(id=id, markup=False)
         self.border_title = "changes"
-        self.entries: deque[tuple[str, Change]] = deque(maxlen=keep)
+        self.entries: deque[FeedEntry] = deque(maxlen=keep)
+        self._paths: dict[str, tuple[Key, ...]] = {}
+        self._serial = 0
 
-    def add(self, changes: list[Change], when: datetime) -> None:
-        """Record one reload's changes (seen at ``when``)."""
-        stamp = when.strftime("%H:%M:%S")
-        for change in reversed(changes):  # newest reload on top, each in document order
-            self.entries.appendleft((stamp, change))
-        self.refresh()
+    def on_mount(self) -> None:
+        self._rebuild()
 
-    def render(self) -> Text:
+    def add(self, changes: list[Change], when: datetime, pid: Any = None,
+            program: Any = None) -> FeedEntry:
+        """Record one version's changes (shown at ``when``, committed by ``pid``)."""
+        self._serial += 1
+        entry = FeedEntry(when, pid if isinstance(pid, int) else None,
+                          str(program) if program else None, tuple(changes), self._serial)
+        self.entries.appendleft(entry)
+        self._rebuild()
+        return entry
+
+    def _rebuild(self) -> None:
         style = self.get_component_rich_style
+        chosen = self.highlighted_option.id if self.highlighted_option else None
+        self._paths.clear()
+        options: list[Option] = []
         if not self.entries:
-            return Text("no changes yet: other writers' commits show up here",
-                        style("feed--time"))
+            options.append(Option(Text("no changes yet: other writers' commits show up here",
+                                       style("feed--time")), disabled=True))
+        for entry in self.entries:
+            options.append(Option(self._header(entry), disabled=True))
+            for i, change in enumerate(entry.changes[: self.LINES_PER_ENTRY]):
+                key = f"c{entry.serial}-{i}"
+                self._paths[key] = change.path
+                options.append(Option(self._line(change), id=key))
+            hidden = len(entry.changes) - self.LINES_PER_ENTRY
+            if hidden > 0:
+                options.append(Option(Text(f"  … {hidden:,} more changes", style("feed--time")),
+                                      disabled=True))
+        self.set_options(options)
+        if chosen in self._paths:
+            self.highlighted = self.get_option_index(chosen)  # stay on the line one was on
+
+    def _header(self, entry: FeedEntry) -> Text:
+        style = self.get_component_rich_style
         text = Text(no_wrap=True, overflow="ellipsis")
-        for i, (stamp, change) in enumerate(self.entries):
-            if i >= max(self.size.height, 1):
-                break
-            if i:
-                text.append("\n")
-            text.append(stamp + " ", style("feed--time"))
-            text.append((change.pointer or "/") + " ", style("feed--pointer"))
-            if change.kind == "added":
-                text.append("+ " + _brief(change.new), style("feed--new"))
-            elif change.kind == "removed":
-                text.append("- " + _brief(change.old), style("feed--old"))
-            else:
-                text.append(_brief(change.old), style("feed--old"))
-                text.append(" → ")
-                text.append(_brief(change.new), style("feed--new"))
+        text.append(entry.when.strftime("%H:%M:%S") + " ", style("feed--time"))
+        who = (f"pid {entry.pid}" + (f" {entry.program}" if entry.program else "")
+               if entry.pid is not None else "writer not recorded")
+        text.append(who, style("feed--writer"))
+        count = len(entry.changes)
+        text.append(f" · {count} change{'s' if count != 1 else ''}", style("feed--time"))
         return text
+
+    def _line(self, change: Change) -> Text:
+        style = self.get_component_rich_style
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append("  " + (change.pointer or "/") + " ", style("feed--pointer"))
+        if change.kind == "shifted":
+            moved = change.shift
+            text.append(f"⇡ shifted, {moved} off the front" if moved > 0 else
+                        f"⇣ shifted, {-moved} in at the front", style("feed--new"))
+        elif change.kind == "added":
+            text.append("+ " + _brief(change.new), style("feed--new"))
+        elif change.kind == "removed":
+            text.append("- " + _brief(change.old), style("feed--old"))
+        else:
+            text.append(_brief(change.old), style("feed--old"))
+            text.append(" → ")
+            text.append(_brief(change.new), style("feed--new"))
+        return text
+
+    def _on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        path = self._paths.get(event.option_id or "")
+        if path is not None:
+            self.post_message(self.JumpTo(path))

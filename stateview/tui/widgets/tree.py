@@ -1,9 +1,9 @@
-"""The document tree: built lazily, in pages, and rebuilt in place when the file changes."""
+"""The document tree: built lazily, in pages, and patched in place when the file changes."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.style import Style
@@ -13,30 +13,10 @@ from textual.reactive import var
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from .._model import Key, children, json_type, scalar_text, size_text
+from .._model import Key, json_type, scalar_text, size_text
+from ._rows import Entry, TreeRows
 
 __all__ = ["Entry", "JsonTree"]
-
-
-@dataclass
-class Entry:
-    """What a tree node stands for.
-
-    Attributes:
-        path: typed steps from the root (ints are array indexes).
-        value: the value there (a reference into the immutable parsed document).
-        start: the first child built (containers): the built children are a window
-            ``[start, shown)`` of all of them.
-        shown: the end of that window (0 until first expanded).
-        more: ``"after"`` or ``"before"`` for the rows that load the next or previous page
-            of their parent; ``None`` for a value.
-    """
-
-    path: tuple[Key, ...]
-    value: Any
-    start: int = 0
-    shown: int = 0
-    more: str | None = None
 
 
 _TYPE_CLASS = {
@@ -45,13 +25,14 @@ _TYPE_CLASS = {
 }
 
 
-class JsonTree(Tree[Entry]):
+class JsonTree(TreeRows):
     """A JSON document as a tree whose children are built on first expand, a page at a time.
 
     An object with 100,000 keys costs nothing until it is expanded, and then only its first
     page of rows; a "show more" row loads the next page. Going to a child far down builds a
-    page around it, not every row before it. Replacing the document keeps what the reader
-    had open, where the cursor was and the scroll position.
+    page around it, not every row before it. A new version is patched in (see
+    :class:`~stateview.tui.widgets._rows.TreeRows`): what the reader had open, the cursor and
+    the scroll position stay.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -65,6 +46,10 @@ class JsonTree(Tree[Entry]):
                 tooltip="Expand everything below the cursor (bounded)"),
         Binding("C", "collapse_all", "Collapse all", show=False,
                 tooltip="Collapse everything below the cursor"),
+        Binding("c", "collapse_siblings", "Collapse siblings", show=False,
+                tooltip="Collapse the node and its siblings"),
+        *[Binding(str(n), f"expand_to_depth({n})", f"Depth {n}", show=False,
+                  tooltip=f"Show the whole tree down to depth {n}") for n in range(1, 10)],
         Binding("enter", "select_cursor", "Toggle", show=False,
                 tooltip="Toggle the node; on a '… more' row, load that page"),
         Binding("home", "scroll_home", "First", show=False, tooltip="Go to the first row"),
@@ -78,6 +63,8 @@ class JsonTree(Tree[Entry]):
     | l, right | Expand the node, or move into it when it is open. |
     | h, left | Collapse the node, or move to its parent when it is closed. |
     | E / C | Expand everything below the cursor (bounded) / collapse everything. |
+    | c | Collapse the node and its siblings. |
+    | 1 ... 9 | Show the whole tree down to that depth (bounded like E). |
     | space, enter | Toggle the node (enter on "show more" loads the next page). |
     """
 
@@ -90,6 +77,7 @@ class JsonTree(Tree[Entry]):
         "json-tree--size",
         "json-tree--more",
         "json-tree--changed",
+        "json-tree--match",
     }
     """
     | Class | Description |
@@ -98,7 +86,8 @@ class JsonTree(Tree[Entry]):
     | `json-tree--string` ... `json-tree--null` | Scalar values, one class per JSON type. |
     | `json-tree--size` | The `{12}` / `[3]` size of a container. |
     | `json-tree--more` | The "show more" row of a paged container. |
-    | `json-tree--changed` | A value that another writer just changed. |
+    | `json-tree--changed` | A value that another writer just changed (or a new row). |
+    | `json-tree--match` | A search match. |
     """
 
     DEFAULT_CSS = """
@@ -111,16 +100,16 @@ class JsonTree(Tree[Entry]):
         & > .json-tree--size { color: $text-muted; }
         & > .json-tree--more { color: $text-muted; text-style: italic; }
         & > .json-tree--changed { background: $warning 40%; text-style: bold; }
+        & > .json-tree--match { background: $accent 30%; text-style: underline; }
     }
     """
 
-    page_size = var(1000)
-    """How many children one expand (or one "show more") builds."""
     expand_budget = var(5000)
     """The most nodes "expand all" builds, so that it cannot freeze the UI."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", Entry((), None), id=id)
+        super().__init__(id=id)
+        self._matches: set[tuple[Key, ...]] = set()
         self._changed: set[tuple[Key, ...]] = set()
         self._changed_inside: set[tuple[Key, ...]] = set()
         self.root_name = "(root)"
@@ -129,50 +118,22 @@ class JsonTree(Tree[Entry]):
 
     # -- public methods ------------------------------------------------------------------
 
-    @property
-    def document(self) -> Any:
-        return self.root.data.value if self.root.data else None
-
-    def set_document(self, document: Any) -> None:
-        """Show ``document``, keeping open nodes, cursor and scroll where they still exist."""
-        expanded = dict(self._open_nodes())
-        cursor = self.cursor_node.data.path if self.cursor_node and self.cursor_node.data else ()
-        scroll_y = self.scroll_y
-        first = self.document is None
-        self.clear()
-        self.root.data = Entry((), document)
-        start, stop = expanded.get((), (0, self.page_size))
-        self._window(self.root, start, stop)
-        self.root.expand()
-        if not first:
-            self._reopen(self.root, expanded)
-        self.get_node_at_line(0)  # build the lines now, so nodes know their line numbers
-        self.cursor_line = -1
-        target = self.node_at(cursor, nearest=True) or self.root
-        self.cursor_line = target.line
-        if not first:
-            self.scroll_to(y=scroll_y, animate=False, immediate=True)
-
     def highlight(self, paths: Iterable[tuple[Key, ...]]) -> None:
         """Mark changed values (and the closed containers holding them) until cleared."""
-        self._changed = set(paths)
-        self._changed_inside = {p[:i] for p in self._changed for i in range(len(p))}
-        self._invalidate()
+        changed = set(paths)
+        inside = {p[:i] for p in changed for i in range(len(p))}
+        touched = (changed ^ self._changed) | (inside ^ self._changed_inside)
+        self._changed, self._changed_inside = changed, inside
+        self._repaint(touched)
 
     def clear_highlight(self) -> None:
-        self._changed.clear()
-        self._changed_inside.clear()
-        self._invalidate()
+        self.highlight(())
 
-    def node_at(self, path: tuple[Key, ...], nearest: bool = False) -> TreeNode[Entry] | None:
-        """The built node at ``path`` (or its nearest built ancestor), without building any."""
-        node = self.root
-        for key in path:
-            found = self._built_child(node, key)
-            if found is None or not node.is_expanded:
-                return node if nearest else None
-            node = found
-        return node
+    def set_matches(self, paths: Iterable[tuple[Key, ...]]) -> None:
+        """Mark search matches (shown in their own colour until the next search)."""
+        matches = set(paths)
+        touched, self._matches = matches ^ self._matches, matches
+        self._repaint(touched)
 
     def reveal(self, path: tuple[Key, ...]) -> TreeNode[Entry] | None:
         """Open the way to ``path`` (building pages as needed) and put the cursor on it."""
@@ -216,68 +177,6 @@ class JsonTree(Tree[Entry]):
         else:
             self._populate(parent, self.page_size)
 
-    # -- building ------------------------------------------------------------------------
-
-    def _populate(self, node: TreeNode[Entry], count: int) -> None:
-        """Add up to ``count`` more children to ``node`` (and a "show more" row if needed)."""
-        entry = node.data
-        assert entry is not None
-        value = entry.value
-        if not isinstance(value, (dict, list)):
-            return
-        if node.children and node.children[-1].data and node.children[-1].data.more == "after":
-            node.children[-1].remove()
-        stop = min(len(value), entry.shown + count)
-        for key, item in children(value, entry.shown, stop):
-            child = Entry((*entry.path, key), item)
-            if isinstance(item, (dict, list)) and item:
-                node.add("", child)
-            else:
-                node.add_leaf("", child)
-        entry.shown = stop
-        if stop < len(value):
-            node.add_leaf("", Entry(entry.path, None, more="after"))
-
-    def _window(self, node: TreeNode[Entry], start: int, stop: int) -> None:
-        """Rebuild ``node``'s children as the window ``[start, stop)`` of them."""
-        entry = node.data
-        assert entry is not None
-        node.remove_children()
-        entry.start = entry.shown = start
-        if start > 0:
-            node.add_leaf("", Entry(entry.path, None, more="before"))
-        self._populate(node, max(stop - start, 1))
-
-    def _open_nodes(self) -> Iterable[tuple[tuple[Key, ...], tuple[int, int]]]:
-        stack = [self.root]
-        while stack:
-            node = stack.pop()
-            if node.data is not None and node.is_expanded and node.data.shown:
-                yield node.data.path, (node.data.start, node.data.shown)
-                stack.extend(node.children)
-
-    def _reopen(self, node: TreeNode[Entry],
-                expanded: dict[tuple[Key, ...], tuple[int, int]]) -> None:
-        stack = [node]
-        while stack:
-            node = stack.pop()
-            for child in node.children:
-                entry = child.data
-                if entry is not None and not entry.more and entry.path in expanded:
-                    self._window(child, *expanded[entry.path])
-                    child.expand()
-                    stack.append(child)
-
-    def _built_child(self, node: TreeNode[Entry], key: Key) -> TreeNode[Entry] | None:
-        entry = node.data
-        if entry is None:
-            return None
-        index = _index_of(entry.value, key)
-        if index is None or not entry.start <= index < entry.shown:
-            return None
-        found = node.children[index - entry.start + (1 if entry.start else 0)]
-        return found if found.data is not None and found.data.path[-1] == key else None
-
     # -- rendering -----------------------------------------------------------------------
 
     def render_label(self, node: TreeNode[Entry], base_style: Style, style: Style) -> Text:
@@ -308,12 +207,24 @@ class JsonTree(Tree[Entry]):
             label.append(size_text(value), get("json-tree--size"))
         else:
             label.append(scalar_text(value), get(_TYPE_CLASS[json_type(value)]))
+        if entry.path in self._matches:
+            label.stylize(get("json-tree--match"))
         if entry.path in self._changed or (
             entry.path in self._changed_inside and not node.is_expanded
         ):
             label.stylize(get("json-tree--changed"))
         label.stylize(style)
         return label
+
+    def get_label_width(self, node: TreeNode[Entry]) -> int:
+        """A label's width without rendering it (computed for every row on each rebuild)."""
+        entry = node.data
+        if entry is None or entry.more:
+            return 40
+        key = entry.path[-1] if entry.path else self.root_name
+        value = entry.value
+        text = size_text(value) if isinstance(value, (dict, list)) else scalar_text(value)
+        return len(str(key)) + len(text) + 4
 
     # -- events and actions --------------------------------------------------------------
 
@@ -362,6 +273,47 @@ class JsonTree(Tree[Entry]):
             budget -= len(node.children)
             node.expand()
             queue.extend(node.children)
+
+    def action_collapse_siblings(self) -> None:
+        node = self.cursor_node
+        if node is None or node.parent is None:
+            return
+        for sibling in node.parent.children:
+            sibling.collapse()
+
+    def action_expand_to_depth(self, depth: int) -> None:
+        """Open every container above ``depth`` (the root is 0), close the rest; bounded."""
+        budget = self.expand_budget
+        queue: deque[tuple[TreeNode[Entry], int]] = deque([(self.root, 0)])
+        while queue:
+            node, level = queue.popleft()
+            if not node.allow_expand or node.data is None or node.data.more:
+                continue
+            if level >= depth or budget <= 0:
+                if node.is_expanded:
+                    node.collapse()
+                continue
+            if not node.data.shown:
+                self._populate(node, min(self.page_size, budget))
+            budget -= len(node.children)
+            node.expand()
+            queue.extend((child, level + 1) for child in node.children)
+        self._cursor_to_visible()
+
+    def _cursor_to_visible(self) -> None:
+        """Move the cursor up to the nearest row still shown (its ancestors were closed)."""
+        node = self.cursor_node
+        if node is None or node.id not in self._tree_nodes:
+            self.move_cursor(self.root)
+            return
+        shown = node
+        while node.parent is not None:
+            node = node.parent
+            if not node.is_expanded:
+                shown = node
+        if shown is not self.cursor_node:
+            self.get_node_at_line(0)
+            self.move_cursor(shown)
 
     def action_collapse_all(self) -> None:
         node = self.cursor_node or self.root
