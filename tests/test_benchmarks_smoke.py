@@ -138,3 +138,28 @@ def test_bench_live_runs_for_a_few_seconds(tmp_path: Path) -> None:
     assert 0 <= figures["lag_median_s"] <= figures["lag_max_s"]
     assert figures["key_presses"] >= 1 and figures["key_p95_s"] > 0
     assert figures["rss_before_mb"] > 0 and figures["rss_after_mb"] > 0
+
+
+def test_postgres_benchmark_runs_every_contender_and_cell(tmp_path: Path) -> None:
+    from tests.pg.server import available
+
+    missing = available()
+    if missing is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the PostgreSQL benchmark must run in CI: {missing}")
+        pytest.skip(missing)
+    res = run("bench_postgres.py", "--quick", "--sizes", "1KB", "--out", str(tmp_path / "out"),
+              cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    result = json.loads((tmp_path / "out" / "postgres.json").read_text())
+    cells = [(c["size"], c["processes"]) for c in result["cells"]]
+    assert cells == [("1KB", 1), ("1KB", 4)]
+    for cell in result["cells"]:
+        assert set(cell["results"]) == {"store", "store-nohistory", "hand"}
+        for name, r in cell["results"].items():
+            assert r["commits"] >= cell["processes"], (name, r)
+            assert 0 < r["median_ms"] <= r["p99_ms"], (name, r)
+    notify = result["notify"]
+    assert notify["received"] == notify["commits"] > 0
+    assert notify["median_ms_from_commit_start"] > 0
+    assert "store vs hand" in res.stdout

@@ -1,0 +1,123 @@
+"""The tables and statements of the PostgreSQL store.
+
+One row per document in ``stateview_documents``; its previous versions (the backups) in
+``stateview_history``. ``data`` is ``json``: the server checks it is JSON and keeps the text as
+it was written (key order, indentation), so a DBA can read and query it and stateview gets back
+the bytes it committed. ``version`` counts the document's commits; a compare-and-set commit is
+an ``UPDATE ... WHERE version = expected``, which under READ COMMITTED re-checks the row after
+waiting for a concurrent writer, so exactly one of two commits against one version wins.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CHANNEL", "COMMIT", "CREATE", "DDL", "DOCUMENTS", "HISTORY", "SELECT"]
+
+DOCUMENTS = "stateview_documents"
+HISTORY = "stateview_history"
+CHANNEL = "stateview_commits"  # one channel per database; the payload names the document
+DDL_LOCK = 0x5374617465766965  # pg_advisory_xact_lock key serializing the first CREATE TABLEs
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS {DOCUMENTS} (
+    name            text        PRIMARY KEY,
+    version         bigint      NOT NULL,
+    data            json        NOT NULL,
+    commit_id       text        NOT NULL,
+    writer_pid      integer,
+    writer_host     text,
+    writer_program  text,
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS {HISTORY} (
+    name            text        NOT NULL,
+    version         bigint      NOT NULL,
+    data            json        NOT NULL,
+    commit_id       text        NOT NULL,
+    writer_pid      integer,
+    writer_host     text,
+    writer_program  text,
+    updated_at      timestamptz NOT NULL,
+    PRIMARY KEY (name, version)
+);
+"""
+
+_COLUMNS = "name, version, data, commit_id, writer_pid, writer_host, writer_program, updated_at"
+_NOTIFY = (f"pg_notify('{CHANNEL}', json_build_object('document', %(name)s::text, 'version', "
+           "{v}, 'origin', %(origin)s::text)::text)")
+
+# Reads: ``data`` only when the caller does not have this version already.
+SELECT = f"""
+SELECT version, CASE WHEN version = %(known)s::bigint THEN NULL ELSE data::text END,
+       writer_pid, writer_host, writer_program,
+       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+FROM {DOCUMENTS} WHERE name = %(name)s::text
+"""
+SELECT_FOR_UPDATE = SELECT + " FOR UPDATE"
+
+# Compare-and-set in one statement (one round trip in autocommit): the previous version goes to
+# the history (all CTEs see the statement's snapshot, so ``prev`` is the row before the
+# UPDATE), the history is trimmed to ``backups`` versions, and the notification is queued:
+# PostgreSQL delivers it only when the transaction commits.
+COMMIT = f"""
+WITH prev AS (
+    SELECT {_COLUMNS} FROM {DOCUMENTS}
+    WHERE name = %(name)s::text AND version = %(expected)s::bigint
+), upd AS (
+    UPDATE {DOCUMENTS} SET version = version + 1, data = %(data)s::json,
+        commit_id = %(commit)s::text, writer_pid = %(pid)s::integer,
+        writer_host = %(host)s::text, writer_program = %(program)s::text, updated_at = now()
+    WHERE name = %(name)s::text AND version = %(expected)s::bigint
+    RETURNING version
+), kept AS (
+    INSERT INTO {HISTORY} ({_COLUMNS})
+    SELECT prev.* FROM prev, upd WHERE %(backups)s::integer > 0
+    ON CONFLICT DO NOTHING
+), trimmed AS (
+    DELETE FROM {HISTORY}
+    WHERE name = %(name)s::text AND version <= %(expected)s::bigint - %(backups)s::integer
+        AND EXISTS (SELECT 1 FROM upd)
+)
+SELECT upd.version, {_NOTIFY.format(v="upd.version")} FROM upd
+"""
+
+# The first version of a document: numbered after any history left by a deleted one, so that
+# versions never repeat.
+CREATE = f"""
+WITH ins AS (
+    INSERT INTO {DOCUMENTS} ({_COLUMNS})
+    SELECT %(name)s::text,
+           COALESCE((SELECT max(version) FROM {HISTORY} WHERE name = %(name)s::text), 0) + 1,
+           %(data)s::json, %(commit)s::text, %(pid)s::integer, %(host)s::text,
+           %(program)s::text, now()
+    ON CONFLICT (name) DO NOTHING
+    RETURNING version
+)
+SELECT ins.version, {_NOTIFY.format(v="ins.version")} FROM ins
+"""
+
+HISTORY_ROWS = f"""
+SELECT version, data::text, writer_pid, writer_host, writer_program,
+       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+FROM {HISTORY} WHERE name = %(name)s::text ORDER BY version DESC LIMIT %(limit)s::integer
+"""
+
+# A document not created yet has no row to lock: its lockers take this instead.
+ADVISORY_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('stateview:' || %(name)s::text, 0))"
+
+# Who holds a document's lock: the backend whose transaction id locked the row (a row lock
+# sets the row's xmax), or, for a document not created yet, the advisory lock on its name.
+HOLDER = f"""
+WITH k AS (SELECT hashtextextended('stateview:' || %(name)s::text, 0) AS key)
+SELECT a.application_name,
+       to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), a.pid
+FROM pg_stat_activity a, k
+WHERE a.pid <> pg_backend_pid() AND (
+    a.backend_xid = (SELECT xmax FROM {DOCUMENTS} WHERE name = %(name)s::text)
+    OR a.pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+                 AND classid::bigint = ((k.key >> 32) & 4294967295)
+                 AND objid::bigint = (k.key & 4294967295) AND objsubid = 1))
+LIMIT 1
+"""
+
+SETTINGS = ("SELECT current_setting('synchronous_commit'), current_setting('fsync'), "
+            f"to_regclass('{DOCUMENTS}') IS NOT NULL AND to_regclass('{HISTORY}') IS NOT NULL")
