@@ -19,11 +19,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from textual.widgets import TextArea
+
 from stateview._paths import StatePaths
 from stateview._schema import load_schema
 from stateview.tui._load import FileStatus
 from stateview.tui.app import StateViewApp
 from stateview.tui.demo import DEMO_SCHEMA, demo_document
+from stateview.tui.screens.conflict import ConflictScreen
 from stateview.tui.widgets.status import StatusBar
 
 SIZE = (120, 36)
@@ -57,10 +60,11 @@ async def until(app: StateViewApp, pilot: Any, condition: Callable[[], bool]) ->
 
 
 async def shoot(path: str, out: str, name: str,
-                action: Callable[[StateViewApp, Any], Awaitable[None]]) -> None:
+                action: Callable[[StateViewApp, Any], Awaitable[None]],
+                readonly: bool = False) -> None:
     app = StateViewApp(path, load_schema(DEMO_SCHEMA), display_name="demo.json",
                        clock=lambda: datetime(2026, 1, 2, 3, 4, 5),
-                       status_reader=fixed_status, highlight_seconds=600)
+                       status_reader=fixed_status, highlight_seconds=600, readonly=readonly)
     async with app.run_test(size=SIZE) as pilot:
         bar = app.query_one(StatusBar)
         await until(app, pilot, lambda: app.loads >= 1 and "checking" not in bar.schema_text)
@@ -111,16 +115,58 @@ async def help_screen(app: StateViewApp, pilot: Any) -> None:
     await pilot.press("question_mark")
 
 
+async def editor(app: StateViewApp, pilot: Any) -> None:
+    await main_view(app, pilot)
+    app.go_to("/clients/alice")
+    await pilot.press("e")
+    area = app.screen.query_one("#field", TextArea)
+    area.cursor_blink = False
+    area.text = area.text.replace('"score": 12', '"score": -1')
+
+
+def add_dialog(path: str) -> Callable[[StateViewApp, Any], Awaitable[None]]:
+    async def action(app: StateViewApp, pilot: Any) -> None:
+        doc = demo_document()
+        del doc["clients"]["bob"]["online"]  # a key the schema knows and bob lacks
+        before = app.loads
+        write(path, doc)
+        await until(app, pilot, lambda: app.loads > before)
+        await main_view(app, pilot)
+        app.go_to("/clients/bob")
+        await pilot.press("a", *"onl", "right", "tab", *"true")
+
+    return action
+
+
+def conflict(path: str) -> Callable[[StateViewApp, Any], Awaitable[None]]:
+    async def action(app: StateViewApp, pilot: Any) -> None:
+        await main_view(app, pilot)
+        await pilot.press("e")
+        doc = demo_document()
+        doc["clients"]["alice"]["score"] = 19  # the server counted while the person typed
+        write(path, doc)
+        await pilot.press("ctrl+u", *"15", "enter")
+        await until(app, pilot, lambda: isinstance(app.screen, ConflictScreen))
+
+    return action
+
+
+async def read_only(app: StateViewApp, pilot: Any) -> None:
+    await main_view(app, pilot)
+    await pilot.press("e")
+
+
 async def run(out: str) -> None:
     os.makedirs(out, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "demo.json")
         shots: list[tuple[str, Callable[[StateViewApp, Any], Awaitable[None]]]] = [
             ("main", main_view), ("live-change", changed(path)),
-            ("broken-file", broken(path)), ("help", help_screen)]
+            ("broken-file", broken(path)), ("help", help_screen), ("editor", editor),
+            ("add", add_dialog(path)), ("conflict", conflict(path)), ("read-only", read_only)]
         for name, action in shots:
             write(path, demo_document())
-            await shoot(path, out, name, action)
+            await shoot(path, out, name, action, readonly=name == "read-only")
 
 
 def main() -> None:

@@ -1,40 +1,36 @@
-"""The app's commands: go to, search, copy, edit, delete, help (and their palette entries).
+"""The app's commands: go to, search, copy, help, and every command's palette entry.
 
 A base class of :class:`~stateview.tui.app.StateViewApp`, kept apart so that the app module
-holds the layout and the live-reload flow and this one the things a person asks for.
+holds the layout and the live-reload flow and this one the things a person asks for; the
+editing commands live in :mod:`stateview.tui._editing`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from textual import work
-from textual.app import App, SystemCommand
-from textual.message import Message
+from textual.app import SystemCommand
 from textual.screen import Screen
 
-from .._errors import CorruptFile, PointerError, StateError
-from .._jsontext import join_pointer, loads
+from .._errors import PointerError
+from .._jsontext import join_pointer
 from .._paths import StatePaths
 from .._pointer import parse_pointer
 from .._schema import Schema
-from ._edit import DELETE, commit_edit
+from ._editing import EditActions
 from ._model import Match, resolve, search
 from ._watch import FileWatcher
-from .screens.confirm import ConfirmScreen
 from .screens.help import HelpScreen
 from .screens.prompt import PromptScreen
-from .widgets.tree import JsonTree
 
 __all__ = ["Actions"]
 
-_EDIT_LIMIT = 200
 _SEARCH_LIMIT = 10_000
 
 
-class Actions(App[None]):
+class Actions(EditActions):
     """Actions of the live view; the subclass provides the attributes declared here."""
 
     paths: StatePaths
@@ -42,22 +38,6 @@ class Actions(App[None]):
     matches: list[Match]
     _match: int
     _watcher: FileWatcher
-
-    class EditDone(Message):
-        """An edit was committed (``error`` is ``None``) or refused."""
-
-        def __init__(self, pointer: str, error: str | None) -> None:
-            super().__init__()
-            self.pointer = pointer
-            self.error = error
-
-    @property
-    def json_tree(self) -> JsonTree:
-        return self.query_one(JsonTree)
-
-    @property
-    def readonly_reason(self) -> str | None:
-        raise NotImplementedError
 
     def go_to(self, pointer: str) -> bool:
         """Move the cursor to ``pointer``; notifies and returns ``False`` if it is not there."""
@@ -96,17 +76,19 @@ class Actions(App[None]):
         yield SystemCommand("Search", "Search keys and values", self.action_search)
         yield SystemCommand("Copy pointer", "Copy the selected node's pointer",
                             self.action_copy_pointer)
-        yield SystemCommand("Edit value", "Edit the selected value as JSON", self.action_edit)
-        yield SystemCommand("Delete value", "Delete the selected value", self.action_delete)
+        yield SystemCommand("Edit value", "Edit the selected value (one compare-and-set "
+                            "commit)", self.action_edit)
+        yield SystemCommand("Add key or item", "Add a key to the selected object, or an item "
+                            "after the selected one", self.action_add)
+        yield SystemCommand("Rename key", "Rename the selected key, keeping its place",
+                            self.action_rename)
+        yield SystemCommand("Delete value", "Delete the selected value (asks first)",
+                            self.action_delete)
+        yield SystemCommand("Undo", "Undo this session's last commit (compare-and-set)",
+                            self.action_undo)
+        yield SystemCommand("Redo", "Redo the last undone commit (compare-and-set)",
+                            self.action_redo)
         yield SystemCommand("Key bindings", "List every key binding", self.action_help)
-
-    def on_actions_edit_done(self, message: EditDone) -> None:
-        if message.error is None:
-            self.notify(f"saved {message.pointer or '/'}")
-            self._watcher.poke()
-        else:
-            self.notify(message.error, title="edit refused, nothing written",
-                        severity="error", timeout=8)
 
     # -- actions -------------------------------------------------------------------------
 
@@ -158,63 +140,7 @@ class Actions(App[None]):
             self.copy_to_clipboard(pointer)
             self.notify(f"copied {pointer or chr(39) * 2}")
 
-    def action_edit(self) -> None:
-        node = self.json_tree.cursor_node
-        if not self._may_edit() or node is None or node.data is None or node.data.more:
-            return
-        entry = node.data
-        pointer = join_pointer(entry.path)
-        if isinstance(entry.value, (dict, list)) and len(entry.value) > _EDIT_LIMIT:
-            # A one-line input holding megabytes of JSON would freeze the UI.
-            self.notify(f"{pointer or '/'} has {len(entry.value):,} children, too many to edit "
-                        "as one line: edit its children, or use `stateview set`",
-                        severity="warning")
-            return
-
-        def done(text: str | None) -> None:
-            if text is None:
-                return
-            try:
-                value = loads(text.encode("utf-8"), "the new value")
-            except CorruptFile as e:
-                self.notify(f"column {e.column}: {e.reason}", title="not JSON, nothing written",
-                            severity="error")
-                return
-            self._commit(entry.path, value, pointer)
-
-        self.push_screen(PromptScreen(f"edit {pointer or '/'} (JSON)",
-                                      json.dumps(entry.value, ensure_ascii=False),
-                                      "enter commits through the engine, escape cancels"), done)
-
-    def action_delete(self) -> None:
-        node = self.json_tree.cursor_node
-        if not self._may_edit() or node is None or node.data is None or node.data.more:
-            return
-        path = node.data.path
-        pointer = join_pointer(path)
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                self._commit(path, DELETE, pointer)
-
-        self.push_screen(ConfirmScreen(f"Delete {pointer or 'the whole document'}?"), done)
-
     # -- helpers -------------------------------------------------------------------------
-
-    def _may_edit(self) -> bool:
-        reason = self.readonly_reason
-        if reason is not None:
-            self.notify(f"read-only: {reason}", severity="warning")
-        return reason is None
-
-    @work(thread=True, group="edit")
-    def _commit(self, path: tuple[Any, ...], value: Any, pointer: str) -> None:
-        try:
-            commit_edit(self.paths.given, [str(k) for k in path], value, self.schema)
-        except StateError as e:
-            self.post_message(self.EditDone(pointer, str(e)))
-        else:
-            self.post_message(self.EditDone(pointer, None))
 
     def _cursor_pointer(self) -> str | None:
         node = self.json_tree.cursor_node

@@ -34,6 +34,7 @@ from ._model import Key, Match
 from ._navigate import Navigation
 from ._offer import describe
 from ._watch import FileWatcher, Signature
+from ._writable import write_problem
 from .screens.recovery import RecoveryScreen
 from .widgets.banner import Banner, PauseBanner
 from .widgets.details import DetailsPane
@@ -61,8 +62,17 @@ class StateViewApp(Navigation):
         Binding("n", "next_match", "Next", show=False, tooltip="Next search match"),
         Binding("N", "next_match(-1)", "Previous", show=False,
                 tooltip="Previous search match"),
-        Binding("e", "edit", "Edit", tooltip="Edit the selected value as JSON (one commit)"),
+        Binding("e", "edit", "Edit", tooltip="Edit the selected value (one compare-and-set "
+                "commit)"),
+        Binding("a", "add", "Add", tooltip="Add a key to the selected object, or an item "
+                "after the selected one"),
+        Binding("r", "rename", "Rename", show=False,
+                tooltip="Rename the selected key, keeping its place"),
         Binding("d", "delete", "Delete", tooltip="Delete the selected value (asks first)"),
+        Binding("u", "undo", "Undo", tooltip="Undo this session's last commit "
+                "(compare-and-set)"),
+        Binding("ctrl+r", "redo", "Redo", show=False,
+                tooltip="Redo the last undone commit (compare-and-set)"),
     ]
     """
     | Key(s) | Description |
@@ -71,16 +81,19 @@ class StateViewApp(Navigation):
     | ? | List every key binding. |
     | g | Go to a JSON Pointer typed in an input. |
     | / , n , N | Search keys and values; next and previous match. |
-    | e , d | Edit the selected value (as JSON) / delete it, committed through the engine. |
+    | e , a , r , d | Edit / add / rename / delete: each one compare-and-set commit. |
+    | u , ctrl+r | Undo / redo this session's last commit (compare-and-set). |
     """
 
     class FileRead(Message):
         """The watcher read the file and its lock (posted from the watcher thread)."""
 
-        def __init__(self, status: FileStatus, outcome: Loaded | Broken | None) -> None:
+        def __init__(self, status: FileStatus, outcome: Loaded | Broken | None,
+                     write_problem: str | None = None) -> None:
             super().__init__()
             self.status = status
             self.outcome = outcome
+            self.write_problem = write_problem
 
     class LockChecked(Message):
         """The file's status, read again by the timer (posted from a worker thread)."""
@@ -113,6 +126,7 @@ class StateViewApp(Navigation):
         display_name: str | None = None,
         clock: Callable[[], datetime] = datetime.now,
         status_reader: Callable[[StatePaths], FileStatus] = read_status,
+        write_checker: Callable[[StatePaths], str | None] = write_problem,
         highlight_seconds: float = 2.0,
         poll_interval: float = 0.05,
     ) -> None:
@@ -125,6 +139,7 @@ class StateViewApp(Navigation):
             display_name: the name in the status bar (default: the path as given).
             clock: the time stamped on change feed lines (tests inject a fixed one).
             status_reader: reads size and lock state (tests inject a fixed one).
+            write_checker: says why this process could not commit (read-only mount ...).
             highlight_seconds: how long changed nodes stay highlighted.
             poll_interval: seconds between two ``stat`` polls of the file and its lock.
         """
@@ -143,6 +158,9 @@ class StateViewApp(Navigation):
         self.matches: list[Match] = []
         self._match = -1
         self._status_reader = status_reader
+        self._write_checker = write_checker
+        self.write_problem: str | None = None
+        """Why this process cannot commit to the file (read-only mount, permissions)."""
         self._reader = Reader(self.paths, schema)
         self._child = ChildReader(self.paths)
         self._watcher = FileWatcher(self.paths.target, self.paths.lock, self._on_file_change,
@@ -196,6 +214,8 @@ class StateViewApp(Navigation):
         """Why edits are refused now, or ``None``."""
         if self.readonly:
             return "--readonly"
+        if self.write_problem is not None:
+            return self.write_problem
         if self.status is not None and self.status.exclusive_other:
             holder = self.status.holder
             return f"pid {holder.get('pid')} holds the lock exclusively"
@@ -214,7 +234,7 @@ class StateViewApp(Navigation):
             if not self._watcher.hold(self._shown):
                 return
             self._shown.clear()
-        self.post_message(self.FileRead(status, outcome))
+        self.post_message(self.FileRead(status, outcome, self._write_checker(self.paths)))
 
     def _on_waiting(self, count: int) -> None:
         self.post_message(self.CommitsWaiting(count))
@@ -240,6 +260,7 @@ class StateViewApp(Navigation):
 
     def _file_read(self, message: FileRead) -> None:
         self.status = message.status
+        self.write_problem = message.write_problem
         outcome = message.outcome
         tree = self.json_tree
         if isinstance(outcome, Loaded):
@@ -258,8 +279,9 @@ class StateViewApp(Navigation):
                 self._highlights.update((c.path, expires) for c in outcome.changes)
                 self._update_highlight()
                 last = message.status.last_commit
+                own = self.own_changes([c.path for c in outcome.changes], outcome.document)
                 self.query_one(ChangeFeed).add(outcome.changes, self.clock(),
-                                               last.get("pid"), last.get("program"))
+                                               last.get("pid"), last.get("program"), own)
             self._show_details()
         elif isinstance(outcome, Broken):
             self.broken = outcome

@@ -1,144 +1,397 @@
-"""Edits from the UI go through the engine; refused edits write nothing."""
+"""Editing through the UI next to a real writer process: nothing it commits is lost.
+
+Each test drives the real app with the pilot while another process commits to the same file
+(``counting_writer``: ``/counter`` += 1 every 10 ms, or one-off commits by
+``commit_in_process``), and checks the file afterwards.
+"""
 
 from __future__ import annotations
 
 import json
 
-import stateview
-from stateview._schema import load_schema
-from stateview.tui._edit import DELETE, commit_edit
+import pytest
+from textual.widgets import Input, TextArea
+
+from stateview.tui.screens.add import AddScreen, RenameScreen
 from stateview.tui.screens.confirm import ConfirmScreen
-from stateview.tui.screens.prompt import PromptScreen
+from stateview.tui.screens.conflict import ConflictScreen
+from stateview.tui.screens.editor import EditorScreen
+from stateview.tui.widgets.feed import ChangeFeed
 
-from ._helpers import DOC, SCHEMA, cursor_pointer, drive, labels, loaded_once_more, make_app
+from ._helpers import SCHEMA, commit_in_process, drive, make_app, wait_until
+from ._writer import counting_writer, on_disk
+
+DOC = {
+    "counter": 0,
+    "clients": {"alice": {"score": 12, "room": "lobby"}, "bob": {"score": 7}},
+    "history": ["a", "b", "c"],
+}
 
 
-def on_disk(path):
-    return json.loads(path.read_text(encoding="utf-8"))
+@pytest.fixture
+def live(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(DOC, indent=2) + "\n")
+    return path
 
 
-def test_e_edits_the_selected_value_and_commits_it(state_file):
-    app = make_app(state_file, SCHEMA)
+async def saved(pilot, app, before):
+    try:
+        await wait_until(pilot, lambda: app.saves > before, "the save to be durable")
+    except AssertionError:
+        errors = [str(w.render()) for w in app.screen.query("#error")]
+        raise AssertionError(f"not saved; on {app.screen}: {errors}") from None
+
+
+async def counted_past(pilot, path, value):
+    await wait_until(pilot, lambda: on_disk(path)["counter"] > value, "the writer to count")
+    return on_disk(path)["counter"]
+
+
+def test_e_saves_a_scalar_while_another_process_keeps_committing(live):
+    app = make_app(live, SCHEMA)
 
     async def scenario(pilot):
-        app.go_to("/clients/bob/score")
+        with counting_writer(live):
+            await counted_past(pilot, live, 0)
+            app.go_to("/clients/bob/score")
+            await pilot.press("e")
+            assert isinstance(app.screen, EditorScreen)
+            assert app.screen.query_one("#field", Input).value == "7"
+            await pilot.press("ctrl+u", *"42", "enter")
+            await saved(pilot, app, 0)
+            assert on_disk(live)["clients"]["bob"]["score"] == 42  # durable when "saved"
+            before = on_disk(live)["counter"]
+            await counted_past(pilot, live, before)  # the writer still commits after us
+
+    drive(app, scenario)
+
+
+def test_a_container_edit_keeps_every_commit_the_server_made_while_typing(live):
+    app = make_app(live)
+
+    async def scenario(pilot):
+        with counting_writer(live):
+            app.go_to("")
+            await pilot.press("e")
+            area = app.screen.query_one("#field", TextArea)
+            seen = json.loads(area.text)["counter"]
+            counted = await counted_past(pilot, live, seen + 5)  # the person types slowly
+            mine = json.loads(area.text)
+            mine["clients"]["alice"]["room"] = "hall"
+            area.text = json.dumps(mine, indent=2)
+            await pilot.press("ctrl+s")
+            await saved(pilot, app, 0)
+            doc = on_disk(live)
+            assert doc["clients"]["alice"]["room"] == "hall"
+            assert doc["counter"] >= counted  # no acknowledged increment was written over
+
+    drive(app, scenario)
+
+
+async def open_editor_then_commit_elsewhere(pilot, app, path, pointer, change):
+    app.go_to(pointer)
+    await pilot.press("e")
+    assert isinstance(app.screen, EditorScreen)
+    await commit_in_process(path, change)
+
+
+def test_conflict_t_keeps_theirs_and_writes_nothing(live):
+    app = make_app(live)
+
+    async def scenario(pilot):
+        await open_editor_then_commit_elsewhere(pilot, app, live, "/clients/bob/score",
+                                                {"/clients/bob/score": 40})
+        before = live.read_bytes()
+        await pilot.press("ctrl+u", *"8", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
+        why = str(app.screen.query_one("#why").render())
+        assert "/clients/bob/score changed since the editor opened" in why
+        assert "40" in str(app.screen.query_one("#theirs").query_one("Static").render())
+        await pilot.press("t")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConflictScreen)
+        assert live.read_bytes() == before
+
+    drive(app, scenario)
+
+
+def test_conflict_o_overwrites_with_mine(live):
+    app = make_app(live)
+
+    async def scenario(pilot):
+        await open_editor_then_commit_elsewhere(pilot, app, live, "/clients/bob",
+                                                {"/clients/bob/score": 40, "/counter": 3})
+        area = app.screen.query_one("#field", TextArea)
+        area.text = '{"score": 8}'
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
+        await pilot.press("o")
+        await saved(pilot, app, 0)
+        doc = on_disk(live)
+        assert doc["clients"]["bob"] == {"score": 8}
+        assert doc["counter"] == 3  # the other writer's commit elsewhere survives
+
+    drive(app, scenario)
+
+
+def test_conflict_e_edits_again_starting_from_theirs(live):
+    app = make_app(live)
+
+    async def scenario(pilot):
+        await open_editor_then_commit_elsewhere(pilot, app, live, "/clients/bob/score",
+                                                {"/clients/bob/score": 40})
+        await pilot.press("ctrl+u", *"8", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
         await pilot.press("e")
-        assert isinstance(app.screen, PromptScreen)
-        assert app.screen.value == "7"  # the current value, as JSON
-        before = app.loads
-        await pilot.press("ctrl+u", *"42", "enter")
-        await loaded_once_more(pilot, app, before)
-        assert on_disk(state_file)["clients"]["bob"]["score"] == 42
-        assert "score: 42" in labels(app)
-        assert cursor_pointer(app) == "/clients/bob/score"
+        await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen), "the editor")
+        field = app.screen.query_one("#field", Input)
+        assert field.value == "40"
+        await pilot.press("ctrl+u", *"41", "enter")
+        await saved(pilot, app, 0)
+        assert on_disk(live)["clients"]["bob"]["score"] == 41
 
     drive(app, scenario)
 
 
-def test_an_edit_the_schema_refuses_writes_nothing(state_file):
-    app = make_app(state_file, SCHEMA)
-    before = state_file.read_bytes()
+def test_saving_a_key_another_process_deleted_is_a_conflict_not_a_resurrection(live):
+    app = make_app(live)
 
     async def scenario(pilot):
-        app.go_to("/clients/bob/score")
-        await pilot.press("e", "ctrl+u", *"-1", "enter")
-        await app.workers.wait_for_complete()
+        await open_editor_then_commit_elsewhere(pilot, app, live, "/clients/bob/score", {
+            "/clients": {"alice": DOC["clients"]["alice"]}})
+        await pilot.press("ctrl+u", *"8", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
+        assert "was deleted since the editor opened" in str(
+            app.screen.query_one("#why").render())
+        await pilot.press("t")
         await pilot.pause()
-        assert state_file.read_bytes() == before
-        assert not (state_file.parent / "state.json.bak").exists()
+        assert "bob" not in on_disk(live)["clients"]
 
     drive(app, scenario)
 
 
-def test_text_that_is_not_json_is_refused_before_anything_is_opened(state_file):
-    app = make_app(state_file)
-    before = state_file.read_bytes()
+def test_conflict_e_on_a_deleted_key_offers_mine_to_put_back_on_purpose(live):
+    app = make_app(live)
 
     async def scenario(pilot):
-        app.go_to("/server/name")
-        await pilot.press("e", "ctrl+u", *"'single'", "enter")
-        await pilot.pause()
-        assert state_file.read_bytes() == before
-        assert not (state_file.parent / "state.json.lock").exists()  # never opened
+        await open_editor_then_commit_elsewhere(pilot, app, live, "/clients/bob/score", {
+            "/clients/bob": {}})
+        await pilot.press("ctrl+u", *"8", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen), "the editor")
+        assert app.screen.query_one("#field", Input).value == "8"  # mine: theirs is gone
+        assert "score" not in on_disk(live)["clients"]["bob"]
+        await pilot.press("enter")
+        await saved(pilot, app, 0)
+        assert on_disk(live)["clients"]["bob"] == {"score": 8}
 
     drive(app, scenario)
 
 
-def test_d_deletes_after_yes_and_keeps_after_no(state_file):
-    app = make_app(state_file)
+def test_deleting_an_item_after_the_list_shifted_is_a_conflict(live):
+    app = make_app(live)
 
     async def scenario(pilot):
-        app.go_to("/clients/alice")
+        app.go_to("/history/0")
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("n")
+        assert '"a"' in str(app.screen.query_one("#body").query_one("Static").render())
+        await commit_in_process(live, {"/history": ["b", "c"]})  # someone deleted it first
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
+        await pilot.press("t")
         await pilot.pause()
-        assert "alice" in on_disk(state_file)["clients"]
-        before = app.loads
-        await pilot.press("d", "y")
-        await loaded_once_more(pilot, app, before)
-        assert on_disk(state_file)["clients"] == {"bob": DOC["clients"]["bob"]}
-        assert "▼ clients {1}" in labels(app)
+        assert on_disk(live)["history"] == ["b", "c"]  # "b" was not deleted in its place
 
     drive(app, scenario)
 
 
-def test_readonly_refuses_edits_and_says_why(state_file):
-    app = make_app(state_file, readonly=True)
-    before = state_file.read_bytes()
+def test_conflict_o_after_the_list_shifted_deletes_the_same_item_where_it_is_now(live):
+    app = make_app(live)
 
     async def scenario(pilot):
-        await pilot.press("j", "e", "d")
-        assert not isinstance(app.screen, (PromptScreen, ConfirmScreen))
-        assert "read-only: --readonly" in str(app.query_one("#status").render())
-        assert state_file.read_bytes() == before
+        app.go_to("/history/1")
+        await pilot.press("d")
+        await commit_in_process(live, {"/history": ["new", "a", "b", "c"]})
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
+        assert "/history/1 moved since the editor opened" in str(
+            app.screen.query_one("#why").render())
+        await pilot.press("o")
+        await saved(pilot, app, 0)
+        assert on_disk(live)["history"] == ["new", "a", "c"]
 
     drive(app, scenario)
 
 
-def test_commit_edit_lets_an_operator_fix_a_document_that_already_breaks_the_schema(tmp_path):
-    path = tmp_path / "state.json"
-    broken = {**DOC, "clients": {"alice": {"score": -5}, "bob": {"score": -1}}}
-    path.write_text(json.dumps(broken))
-    schema = load_schema(SCHEMA)
-    commit_edit(str(path), ["clients", "alice", "score"], 5, schema)
-    assert on_disk(path)["clients"]["alice"]["score"] == 5
-    commit_edit(str(path), ["clients", "bob"], DELETE, schema)
-    assert "bob" not in on_disk(path)["clients"]
-
-
-def test_commit_edit_refuses_a_new_violation_and_a_lock_held_too_long(tmp_path):
-    path = tmp_path / "state.json"
-    path.write_text(json.dumps(DOC))
-    schema = load_schema(SCHEMA)
-    before = path.read_bytes()
-    try:
-        commit_edit(str(path), ["server", "port"], 0, schema)
-    except stateview.SchemaViolation as e:
-        assert e.pointer == "/server/port" and e.rule == "minimum"
-    else:
-        raise AssertionError("the schema let port 0 through")
-    with stateview.open(path, exclusive=True):
-        try:
-            commit_edit(str(path), ["note"], 1, schema, lock_timeout=0.2)
-        except stateview.LockTimeout:
-            pass
-        else:
-            raise AssertionError("an edit went past an exclusive holder")
-    assert path.read_bytes() == before
-
-
-def test_a_huge_container_is_not_offered_as_one_line_of_json(tmp_path):
-    path = tmp_path / "state.json"
-    path.write_text(json.dumps({"many": list(range(5000))}))
-    app = make_app(path)
+def test_d_deletes_after_yes_while_the_writer_commits(live):
+    app = make_app(live)
 
     async def scenario(pilot):
-        app.go_to("/many")
-        await pilot.press("e")
-        assert not isinstance(app.screen, PromptScreen)
-        app.go_to("/many/3")
-        await pilot.press("e")
-        assert isinstance(app.screen, PromptScreen)
+        with counting_writer(live):
+            app.go_to("/clients/alice")
+            await pilot.press("d", "n")
+            await pilot.pause()
+            assert "alice" in on_disk(live)["clients"]
+            await pilot.press("d", "y")
+            await saved(pilot, app, 0)
+            assert "alice" not in on_disk(live)["clients"]
+
+    drive(app, scenario)
+
+
+def test_a_refused_save_keeps_the_dialog_the_text_and_says_what_to_change(live):
+    app = make_app(live, SCHEMA)
+    before = live.read_bytes()
+
+    async def scenario(pilot):
+        app.go_to("/clients/bob/score")
+        await pilot.press("e", "ctrl+u", *"-1")
+        await pilot.pause()
+        assert "minimum" in str(app.screen.query_one("#check").render())  # as you type
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "rule 'minimum'" in str(
+            app.screen.query_one("#error").render()), "the refusal")
+        error = str(app.screen.query_one("#error").render())
+        assert "/clients/bob/score" in error and "change the value" in error
+        assert isinstance(app.screen, EditorScreen)
+        assert app.screen.query_one("#field", Input).value == "-1"
+        await pilot.press("ctrl+u", *"{oops", "enter")
+        await pilot.pause()
+        assert "not JSON at line 1" in str(app.screen.query_one("#error").render())
+        assert app.screen.query_one("#field", Input).value == "{oops"
+        assert live.read_bytes() == before
+
+    drive(app, scenario)
+
+
+def test_a_bare_word_where_a_string_is_is_taken_as_a_string(live):
+    app = make_app(live)
+
+    async def scenario(pilot):
+        app.go_to("/clients/alice/room")
+        await pilot.press("e", "ctrl+u", *"arena", "enter")
+        await saved(pilot, app, 0)
+        assert on_disk(live)["clients"]["alice"]["room"] == "arena"
+
+    drive(app, scenario)
+
+
+def test_a_adds_a_key_the_schema_suggests_with_its_default(live):
+    schema = {"type": "object", "properties": {"clients": {
+        "type": "object", "additionalProperties": {"type": "object", "properties": {
+            "score": {"type": "integer"}, "team": {"type": "string", "default": "red"}}}}}}
+    app = make_app(live, schema)
+
+    async def scenario(pilot):
+        with counting_writer(live):
+            app.go_to("/clients/bob")
+            await pilot.press("a")
+            assert isinstance(app.screen, AddScreen)
+            assert "team (default \"red\")" in str(app.screen.query_one(".muted").render())
+            await pilot.press(*"team", "tab")
+            assert app.screen.query_one("#value", Input).value == '"red"'
+            await pilot.press("ctrl+s")
+            await saved(pilot, app, 0)
+            assert on_disk(live)["clients"]["bob"] == {"score": 7, "team": "red"}
+
+    drive(app, scenario)
+
+
+def test_a_on_an_item_inserts_after_it_while_another_process_appends(live):
+    app = make_app(live)
+
+    async def scenario(pilot):
+        app.go_to("/history/0")
+        await pilot.press("a")
+        await commit_in_process(live, {"/history": ["a", "b", "c", "server"]})
+        await pilot.press(*"mine", "enter")
+        await saved(pilot, app, 0)
+        assert on_disk(live)["history"] == ["a", "mine", "b", "c", "server"]
+
+    drive(app, scenario)
+
+
+def test_r_renames_a_key_in_its_place(live):
+    app = make_app(live)
+
+    async def scenario(pilot):
+        with counting_writer(live):
+            app.go_to("/clients/alice")
+            await pilot.press("r")
+            assert isinstance(app.screen, RenameScreen)
+            await pilot.press("ctrl+u", *"carol", "enter")
+            await saved(pilot, app, 0)
+            assert list(on_disk(live)["clients"]) == ["carol", "bob"]
+
+    drive(app, scenario)
+
+
+def test_u_undoes_and_ctrl_r_redoes_as_compare_and_set_commits(live):
+    app = make_app(live)
+
+    async def scenario(pilot):
+        with counting_writer(live):
+            app.go_to("/clients/bob/score")
+            await pilot.press("e", "ctrl+u", *"8", "enter")
+            await saved(pilot, app, 0)
+            await pilot.press("u")
+            await saved(pilot, app, 1)
+            assert on_disk(live)["clients"]["bob"]["score"] == 7
+            await pilot.press("ctrl+r")
+            await saved(pilot, app, 2)
+            assert on_disk(live)["clients"]["bob"]["score"] == 8
+        await commit_in_process(live, {"/clients/bob/score": 99})
+        await pilot.press("u")  # the value this session wrote is gone: a conflict
+        await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
+        await pilot.press("t")
+        await pilot.pause()
+        assert on_disk(live)["clients"]["bob"]["score"] == 99
+
+    drive(app, scenario)
+
+
+def test_the_change_feed_marks_the_sessions_own_commits(live):
+    app = make_app(live)
+
+    async def scenario(pilot):
+        app.go_to("/clients/bob/score")
+        await commit_in_process(live, {"/counter": 5})
+        await wait_until(pilot, lambda: app.json_tree.document["counter"] == 5, "theirs")
+        await pilot.press("e", "ctrl+u", *"8", "enter")
+        await saved(pilot, app, 0)
+        await wait_until(pilot, lambda: app.json_tree.document["clients"]["bob"]["score"] == 8,
+                         "our commit on screen")
+        marked = {(change.pointer, i in entry.own)
+                  for entry in app.query_one(ChangeFeed).entries
+                  for i, change in enumerate(entry.changes)}
+        assert ("/clients/bob/score", True) in marked
+        assert ("/counter", False) in marked
+        lines = [str(app.query_one(ChangeFeed).get_option_at_index(i).prompt)
+                 for i in range(app.query_one(ChangeFeed).option_count)]
+        assert any("you /clients/bob/score" in line for line in lines)
+        assert any("/counter" in line and "you" not in line for line in lines)
+
+    drive(app, scenario)
+
+
+def test_ctrl_o_takes_the_text_back_from_editor(live, tmp_path, monkeypatch):
+    script = tmp_path / "fake-editor"
+    script.write_text("#!/bin/sh\nprintf '{\"score\": 70, \"vip\": true}' > \"$1\"\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(script))
+    monkeypatch.delenv("VISUAL", raising=False)
+    app = make_app(live)
+
+    async def scenario(pilot):
+        app.go_to("/clients/bob")
+        await pilot.press("e", "ctrl+o")
+        await wait_until(pilot, lambda: "vip" in app.screen.query_one("#field", TextArea).text,
+                         "the editor's text")
+        await pilot.press("ctrl+s")
+        await saved(pilot, app, 0)
+        assert on_disk(live)["clients"]["bob"] == {"score": 70, "vip": True}
 
     drive(app, scenario)

@@ -6,9 +6,9 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Label, Static
 
 __all__ = ["ConfirmScreen"]
 
@@ -33,16 +33,27 @@ class ConfirmScreen(ModalScreen[bool]):
         }
         & Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
         & Button { margin-left: 2; }
+        & #body {
+            height: auto;
+            max-height: 16;
+            margin-top: 1;
+            border: round $error 50%;
+        }
     }
     """
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, body: str = "") -> None:
+        """Ask ``question``; ``body`` (shown under it, scrolled if long) is what it is about."""
         super().__init__()
         self.question = question
+        self.body = body
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.question)
+            if self.body:
+                with VerticalScroll(id="body"):
+                    yield Static(self.body, markup=False)
             with Horizontal():
                 yield Button("No (n)", id="no")
                 yield Button("Yes (y)", id="yes", variant="error")

@@ -1,8 +1,10 @@
-"""The change feed: other writers' commits, newest first, one group per version shown."""
+"""The change feed: commits, newest first, one group per version shown; the person's own
+changes are marked ``you``."""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -34,6 +36,7 @@ class FeedEntry:
         program: the writer's program, as the lock record names it.
         changes: what changed, in document order.
         serial: the entry's number in this feed (1 for the first).
+        own: indexes into ``changes`` of the changes this UI session committed itself.
     """
 
     when: datetime
@@ -41,6 +44,7 @@ class FeedEntry:
     program: str | None
     changes: tuple[Change, ...]
     serial: int = 0
+    own: frozenset[int] = frozenset()
 
 
 class ChangeFeed(OptionList):
@@ -62,12 +66,13 @@ class ChangeFeed(OptionList):
     """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"feed--time", "feed--pointer", "feed--old",
-                                             "feed--new", "feed--writer"}
+                                             "feed--new", "feed--writer", "feed--own"}
     """
     | Class | Description |
     | :- | :- |
     | `feed--time` | When the version was shown. |
     | `feed--writer` | Who committed it. |
+    | `feed--own` | The mark on a change this session committed itself. |
     | `feed--pointer` | Where a change happened. |
     | `feed--old` / `feed--new` | The value before and after. |
     """
@@ -83,6 +88,7 @@ class ChangeFeed(OptionList):
         &:focus { border: round $accent; }
         & > .feed--time { color: $text-muted; }
         & > .feed--writer { color: $text-muted; text-style: bold; }
+        & > .feed--own { color: $text-accent; text-style: bold; }
         & > .feed--pointer { color: $text-primary; }
         & > .feed--old { color: $text-error; }
         & > .feed--new { color: $text-success; }
@@ -110,11 +116,14 @@ class ChangeFeed(OptionList):
         self._rebuild()
 
     def add(self, changes: list[Change], when: datetime, pid: Any = None,
-            program: Any = None) -> FeedEntry:
-        """Record one version's changes (shown at ``when``, committed by ``pid``)."""
+            program: Any = None, own: Collection[tuple[Key, ...]] = ()) -> FeedEntry:
+        """Record one version's changes (shown at ``when``, last committed by ``pid``);
+        the changes at ``own`` paths were this session's."""
         self._serial += 1
+        mine = frozenset(i for i, change in enumerate(changes) if change.path in own)
         entry = FeedEntry(when, pid if isinstance(pid, int) else None,
-                          str(program) if program else None, tuple(changes), self._serial)
+                          str(program) if program else None, tuple(changes), self._serial,
+                          mine)
         self.entries.appendleft(entry)
         self._rebuild()
         return entry
@@ -132,7 +141,7 @@ class ChangeFeed(OptionList):
             for i, change in enumerate(entry.changes[: self.LINES_PER_ENTRY]):
                 key = f"c{entry.serial}-{i}"
                 self._paths[key] = change.path
-                options.append(Option(self._line(change), id=key))
+                options.append(Option(self._line(change, i in entry.own), id=key))
             hidden = len(entry.changes) - self.LINES_PER_ENTRY
             if hidden > 0:
                 options.append(Option(Text(f"  … {hidden:,} more changes", style("feed--time")),
@@ -152,10 +161,13 @@ class ChangeFeed(OptionList):
         text.append(f" · {count} change{'s' if count != 1 else ''}", style("feed--time"))
         return text
 
-    def _line(self, change: Change) -> Text:
+    def _line(self, change: Change, own: bool) -> Text:
         style = self.get_component_rich_style
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("  " + (change.pointer or "/") + " ", style("feed--pointer"))
+        text.append("  ")
+        if own:
+            text.append("you ", style("feed--own"))
+        text.append((change.pointer or "''") + " ", style("feed--pointer"))
         if change.kind == "shifted":
             moved = change.shift
             text.append(f"⇡ shifted, {moved} off the front" if moved > 0 else
