@@ -18,7 +18,7 @@ import signal
 import stat
 import sys
 
-__all__ = ["FileSystem", "get_default", "set_default"]
+__all__ = ["FileSystem", "get_default", "open_for_reading", "set_default"]
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -162,25 +162,26 @@ class FileSystem:
         Opened without blocking and refused unless it is a regular file: a FIFO swapped in
         after the engine looked would block the read for ever, a device never ends.
         """
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | _O_CLOEXEC)
-        try:
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISDIR(mode):
-                raise IsADirectoryError(errno.EISDIR, "is a directory", path)
-            if not stat.S_ISREG(mode):
-                raise OSError(errno.EINVAL, "not a regular file", path)
-        except BaseException:
-            os.close(fd)
-            raise
-        with os.fdopen(fd, "rb") as f:
+        with os.fdopen(open_for_reading(path), "rb") as f:
             return f.read()
 
     def stat(self, path: str) -> os.stat_result:
         return os.stat(path)
 
     def chmod(self, path: str, mode: int) -> None:
-        """Narrow a file beside the state file to the state file's mode."""
-        os.chmod(path, mode, follow_symlinks=False)
+        """Narrow a file beside the state file to the state file's mode.
+
+        Through a descriptor of a regular file, never a symlink: in a shared directory the
+        name may be swapped for a link after the caller looked (``os.chmod`` with
+        ``follow_symlinks=False`` raises ``NotImplementedError`` on a link under Linux).
+        """
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", path)
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
 
     # -- the lock file (stateview/_lock.py) ------------------------------------------------
 
@@ -201,6 +202,27 @@ class FileSystem:
 
     def fstat(self, fd: int) -> os.stat_result:
         return os.fstat(fd)
+
+
+def open_for_reading(path: str) -> int:
+    """Open a state file (or a copy of it) to read it whole: a regular file, or an OSError.
+
+    Without blocking, and never through a symlink (the engine reads the resolved path): a
+    FIFO, a device or a link put at the name after the engine looked (someone else's, in a
+    shared directory, once the file was deleted) would block the read for ever, never end,
+    or read a file of someone else's choosing.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 _default = FileSystem()

@@ -53,13 +53,14 @@ def read_info(lock_path: str) -> dict[str, Any]:
     """What the lock file says (its holder and last commit); ``{}`` if absent or unreadable.
 
     Readers do not take the lock, so they may catch a write half-done; that reads as ``{}``.
+    Anything but a regular file (a FIFO someone put there) says nothing, without blocking.
     """
     try:
-        fd = os.open(lock_path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+        fd = os.open(lock_path, os.O_RDONLY | os.O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
     except OSError:
         return {}
     try:
-        raw = os.read(fd, 65536)
+        raw = os.read(fd, 65536) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
     except OSError:
         return {}
     finally:
@@ -341,6 +342,7 @@ class ProcessLock:
         fd = self._fs.open_lock(self.path, mode)
         try:
             st = self._fs.fstat(fd)
+            _refuse_foreign(self.path, st)
         except BaseException:
             os.close(fd)
             raise
@@ -437,6 +439,27 @@ class ProcessLock:
         if len(data) != self._size:
             self._fs.ftruncate(self._fd, len(data))
             self._size = len(data)
+
+
+def _refuse_foreign(path: str, st: os.stat_result) -> None:
+    """Refuse a lock file that is not a file of its own.
+
+    Its record is written over whatever it is, and it is given the state file's owner: a
+    FIFO or a hard link to another file that someone planted at ``NAME.lock`` in a shared
+    directory (where hard links to others' files are allowed, as on macOS) would have that
+    file overwritten, or taken over.
+
+    Raises:
+        OSError: naming what is wrong and what to do.
+    """
+    if not stat.S_ISREG(st.st_mode):
+        what = "not a regular file"
+    elif st.st_nlink != 1:
+        what = f"a file with {st.st_nlink} names (hard links)"
+    else:
+        return
+    raise OSError(errno.EINVAL, f"it is {what}, so it cannot hold the lock record; "
+                  "nothing but stateview uses it: remove it, then try again", path)
 
 
 _registry: dict[str, ProcessLock] = {}

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from ._errors import StorageError
 from .types import LeftoverKind
 
-__all__ = ["Leftover", "StatePaths", "check_openable"]
+__all__ = ["Leftover", "StatePaths", "check_openable", "planted_by_another_user"]
 
 _KINDS = {
     stat.S_IFIFO: "a named pipe (FIFO)",
@@ -157,8 +157,8 @@ def check_openable(paths: StatePaths) -> None:
     Anything but a regular file (or a symlink to one): reading a FIFO blocks for ever, a
     device never ends, and ``/dev/null.lock`` is no place for a lock. And a symlink another
     user planted in a sticky, world-writable directory (``/tmp``): the kernel's
-    ``protected_symlinks`` rule, applied to every link of the chain, keeps a program from
-    being steered into writing where that user chose.
+    ``protected_symlinks`` rule, applied to every link on the way (a directory's too),
+    keeps a program from being steered into writing where that user chose.
 
     Raises:
         StorageError: naming the file and what it is.
@@ -177,23 +177,77 @@ def check_openable(paths: StatePaths) -> None:
 
 
 def _check_links(path: str) -> None:
-    for _ in range(40):  # the kernel's own limit on a chain of links
+    """Resolve ``path`` one component at a time, checking every symlink met on the way.
+
+    Not only the last one: a link another user planted at ``/tmp/app`` steers
+    ``/tmp/app/state.json`` just as well as one at ``/tmp/app/state.json`` would.
+    """
+    pending = path.split(os.sep)
+    resolved = os.sep
+    hops = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            resolved = os.path.dirname(resolved)
+            continue
+        candidate = os.path.join(resolved, part)
         try:
-            st = os.lstat(path)
+            st = os.lstat(candidate)
         except OSError:
-            return
+            return  # missing or unreachable: nothing below it is a link yet
         if not stat.S_ISLNK(st.st_mode):
+            resolved = candidate
+            continue
+        hops += 1
+        if hops > 40:  # the kernel's own limit on links in one lookup: opening says ELOOP
             return
-        directory = os.path.dirname(path)
-        try:
-            dst = os.stat(directory)
-        except OSError:
-            return
-        shared = dst.st_mode & stat.S_ISVTX and dst.st_mode & stat.S_IWOTH
-        if shared and st.st_uid not in (os.geteuid(), dst.st_uid):
-            raise StorageError(path, "opening the state file", OSError(
-                errno.EACCES, f"it is a symlink owned by uid {st.st_uid} in the shared "
-                "directory " + directory + ", which only its owner or the directory's owner "
-                "may have followed (as the kernel's protected_symlinks rule says); "
-                "open the file by its real path"))
-        path = os.path.join(directory, os.readlink(path))
+        _refuse_unsafe_link(candidate, st, resolved)
+        link = os.readlink(candidate)
+        if os.path.isabs(link):
+            resolved = os.sep
+        pending = link.split(os.sep) + pending
+
+
+def planted_by_another_user(path: str, state: str) -> str | None:
+    """Why ``path``, a copy beside the ``state`` file, must not be restored, or ``None``.
+
+    In a sticky, world-writable directory anyone may create a file named like a backup or a
+    temp file; restoring it would put their content, and their ownership, in the state
+    file. As with ``protected_symlinks``, only files of the caller, of the directory's owner
+    and of the state file's owner are trusted there.
+    """
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    try:
+        if st.st_uid == os.lstat(state).st_uid:
+            return None
+    except OSError:
+        pass  # no state file (yet): its owner trusts nothing here
+    directory = os.path.dirname(path)
+    if not _foreign(st, directory):
+        return None
+    return (f"it belongs to uid {st.st_uid}, another user of the shared directory "
+            f"{directory}; such a file is never restored (remove it)")
+
+
+def _foreign(st: os.stat_result, directory: str) -> bool:
+    """Whether ``st`` is another user's in a sticky, world-writable ``directory``."""
+    try:
+        dst = os.stat(directory)
+    except OSError:
+        return False
+    shared = dst.st_mode & stat.S_ISVTX and dst.st_mode & stat.S_IWOTH
+    return bool(shared) and st.st_uid not in (os.geteuid(), dst.st_uid)
+
+
+def _refuse_unsafe_link(path: str, st: os.stat_result, directory: str) -> None:
+    if _foreign(st, directory):
+        raise StorageError(path, "opening the state file", OSError(
+            errno.EACCES, f"it is a symlink owned by uid {st.st_uid} in the shared "
+            "directory " + directory + ", which only its owner or the directory's owner "
+            "may have followed (as the kernel's protected_symlinks rule says); "
+            "open the file by its real path"))

@@ -806,7 +806,7 @@ class StateFile:
 
     def _reload(self, token: str | None) -> bool:
         try:
-            fd = os.open(self.paths.target, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            fd = _fs.open_for_reading(self.paths.target)  # no FIFO, device or link swapped in
         except FileNotFoundError:
             return False
         except OSError as e:

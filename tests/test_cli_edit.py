@@ -81,3 +81,13 @@ def test_a_pipe_or_a_missing_directory_is_an_error_not_a_hang(tmp_path):
 def test_usage_errors_exit_2(tmp_path):
     assert run("set", "state.json", cwd=tmp_path).returncode == 2
     assert run("get", cwd=tmp_path).returncode == 2
+
+
+def test_get_on_an_ascii_only_stdout_prints_escapes_not_a_traceback(tmp_path):
+    (tmp_path / "state.json").write_text('{"name": "Zoë ☃"}\n', encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"}
+    result = subprocess.run([sys.executable, "-m", "stateview", "get", "state.json"],
+                            cwd=tmp_path, capture_output=True, timeout=60, env=env)
+    assert b"Traceback" not in result.stderr
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == {"name": "Zoë ☃"}

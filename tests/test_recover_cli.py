@@ -256,6 +256,33 @@ def test_state_path_that_is_a_directory_is_explained(tmp_path: Path, cli):
     assert os.path.isdir(tmp_path / "state.json")
 
 
+def test_holder_that_is_no_stateview_writer_is_named_from_the_kernel_not_the_record(
+        state: Path, cli):
+    # The record names the last stateview writer (gone); another program holds flock now.
+    put(state, GOOD)
+    lock = write_stale_lock(state, dead_pid())
+    record = json.loads(lock.read_text())
+    lock.write_text(json.dumps({**record, "held": False}) + "\n")
+    code = ("import fcntl, os, sys\n"
+            "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('ready', flush=True)\n"
+            "sys.stdin.readline()\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(lock)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        done = cli("recover", str(state))
+        no_traceback(done)
+        assert done.returncode == 1
+        if sys.platform.startswith("linux"):
+            assert f"pid {holder.pid}" in done.stdout and "kernel" in done.stdout
+        assert f"pid {record['pid']}" not in done.stdout
+        assert "server.py" not in done.stdout
+    finally:
+        holder.communicate("done\n", timeout=60)
+
+
 def test_a_healthy_file_with_a_dead_holders_lock_record_passes_check_and_recover(
         state: Path, cli):
     put(state, GOOD)

@@ -19,14 +19,15 @@ from typing import Any
 
 from .._errors import CorruptFile
 from .._fs import FileSystem
+from .._holder import real_holder
 from .._jsontext import a_json_type, loads
 from .._lock import probe
-from .._paths import StatePaths
+from .._paths import Leftover, StatePaths, planted_by_another_user
 from .._schema import Schema
 from ..types import RecoveryVerdict
 from ._findings import Examined
 
-__all__ = ["examine", "examine_lock", "examine_state", "related"]
+__all__ = ["examine", "examine_copy", "examine_lock", "examine_state", "related"]
 
 _BUSY_TRIES = 10  # x _BUSY_PAUSE: how long a non-exclusive writer's commit may take to end
 _BUSY_PAUSE = 0.05
@@ -52,6 +53,16 @@ def examine(kind: str, path: str, fs: FileSystem, schema: Schema | None,
     except OSError as e:
         return dataclasses.replace(facts, error=_why(e))
     return judge(facts, data, schema)
+
+
+def examine_copy(paths: StatePaths, leftover: Leftover, fs: FileSystem,
+                 schema: Schema | None) -> Examined:
+    """:func:`examine` for a file beside the state file; another user's planted file in a
+    shared directory is judged unreadable (never restored) without being read."""
+    planted = planted_by_another_user(leftover.path, paths.target)
+    if planted is not None:
+        return Examined(leftover.kind, leftover.path, leftover.generation, error=planted)
+    return examine(leftover.kind, leftover.path, fs, schema, leftover.generation)
 
 
 def judge(facts: Examined, data: bytes, schema: Schema | None) -> Examined:
@@ -135,13 +146,22 @@ def _lock_verdict(lock_path: str) -> tuple[str, dict[str, Any]]:
         return "held", dict(state.holder)
     if state.stale:
         return "stale", dict(state.holder)
-    return ("held" if _flock_busy(lock_path) else "free"), dict(state.holder)
+    if not _flock_busy(lock_path):
+        return "free", dict(state.holder)
+    # The record says nobody holds it, so it names a past holder: the kernel names the
+    # process that does (another user's `flock NAME.lock ...`), or nobody can.
+    try:
+        st: os.stat_result | None = os.stat(lock_path)
+    except OSError:
+        st = None
+    return "held", real_holder(state.holder, st, alive=False)
 
 
 def _flock_busy(lock_path: str) -> bool:
     """Whether some process holds the kernel lock (its record may not say so)."""
     try:
-        fd = os.open(lock_path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+        # Without blocking: a FIFO put at the lock file's name would hold the open for ever.
+        fd = os.open(lock_path, os.O_RDONLY | os.O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
     except OSError:
         return False
     try:

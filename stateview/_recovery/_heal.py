@@ -19,7 +19,7 @@ from .._fs import FileSystem
 from .._paths import StatePaths
 from .._schema import Schema
 from ._apply import execute
-from ._examine import examine
+from ._examine import examine_copy
 from ._findings import Examined
 from ._planner import plan
 
@@ -53,7 +53,7 @@ def candidates(paths: StatePaths, fs: FileSystem, schema: Schema | None) -> list
     for leftover in paths.leftovers():
         if leftover.kind not in ("temp", "previous", "backup"):
             continue
-        x = examine(leftover.kind, leftover.path, fs, schema, leftover.generation)
+        x = examine_copy(paths, leftover, fs, schema)
         found.append(Candidate(x.path, x.kind, x.mtime_ns or 0, x.data, _problem(x)))
     found.sort(key=lambda c: c.mtime_ns, reverse=True)
     return found

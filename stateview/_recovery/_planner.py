@@ -24,7 +24,7 @@ from .._fs import FileSystem
 from .._paths import StatePaths
 from .._schema import Schema
 from ..types import RecoveryVerdict
-from ._examine import examine, examine_lock, examine_state, related
+from ._examine import examine_copy, examine_lock, examine_state, related
 from ._findings import Examined, Item, Plan
 from ._reasons import (
     at,
@@ -59,8 +59,7 @@ def plan(paths: StatePaths, fs: FileSystem, schema: Schema | None, *,
         The plan; nothing on disk has changed.
     """
     verdict, state = examine_state(paths, fs, schema)
-    leftovers = [related(examine(x.kind, x.path, fs, schema, x.generation), state)
-                 for x in paths.leftovers()]
+    leftovers = [related(examine_copy(paths, x, fs, schema), state) for x in paths.leftovers()]
     lock = None if locked else examine_lock(paths, fs)
     if lock is not None and lock.lock != "held":
         # Listed first, lock probed second: a temp file that vanished in between was a live

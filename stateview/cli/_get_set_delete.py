@@ -84,7 +84,12 @@ def run_get(args: argparse.Namespace) -> int:
     parts = parse_pointer(_unicode("POINTER", args.pointer))
     value = get_at(_read(args.file), parts, args.pointer)
     indent = None if args.compact else 2
-    sys.stdout.write(json.dumps(value, indent=indent, ensure_ascii=False) + "\n")
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    try:
+        text.encode(sys.stdout.encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):  # an ASCII-only stdout: JSON's \u escapes
+        text = json.dumps(value, indent=indent, ensure_ascii=True)
+    sys.stdout.write(text + "\n")
     return 0
 
 

@@ -199,3 +199,58 @@ def test_anything_but_a_regular_file_is_refused_before_a_lock_file_exists(
     assert cli.returncode == 1 and b"Traceback" not in cli.stderr
     assert b"regular file" in cli.stderr
     assert not os.path.exists(path + ".lock")
+
+
+def test_lock_file_hard_linked_to_another_file_is_refused_and_that_file_untouched(
+    tmp_path: Any
+) -> None:
+    # Where hard links to others' files are allowed (macOS, protected_hardlinks=0), another
+    # user can plant NAME.lock as a second name of a file they may not write.
+    precious = tmp_path / "precious.conf"
+    precious.write_bytes(b"root:keep-me\n")
+    os.chmod(precious, 0o640)
+    path = tmp_path / "state.json"
+    path.write_text('{"a": 0}\n')
+    os.link(precious, tmp_path / "state.json.lock")
+    with pytest.raises(stateview.StorageError, match="hard links"):
+        stateview.open(path)
+    result = subprocess.run([sys.executable, "-m", "stateview", "set", str(path), "/a", "1"],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 1 and b"hard links" in result.stderr
+    assert b"Traceback" not in result.stderr
+    assert precious.read_bytes() == b"root:keep-me\n"
+    assert stat.S_IMODE(os.stat(precious).st_mode) == 0o640
+    assert json.loads(path.read_text()) == {"a": 0}
+
+
+def test_fifo_planted_at_the_lock_file_is_refused_not_taken_over(tmp_path: Any) -> None:
+    path = tmp_path / "state.json"
+    path.write_text('{"a": 0}\n')
+    fifo = tmp_path / "state.json.lock"
+    os.mkfifo(fifo, 0o666)
+    os.chmod(fifo, 0o666)
+    with pytest.raises(stateview.StorageError, match="not a regular file"):
+        stateview.open(path, lock_timeout=1)
+    result = subprocess.run([sys.executable, "-m", "stateview", "set", str(path), "/a", "1"],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 1 and b"not a regular file" in result.stderr
+    assert b"Traceback" not in result.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and stat.S_IMODE(os.lstat(fifo).st_mode) == 0o666
+    assert json.loads(path.read_text()) == {"a": 0}
+
+
+@pytest.mark.timeout(120)
+def test_fifo_at_the_lock_file_does_not_hang_check_recover_or_a_readonly_monitor(
+    tmp_path: Any
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_text('{"a": 1}\n')
+    os.mkfifo(tmp_path / "state.json.lock")
+    for command in ("check", "recover"):
+        result = subprocess.run([sys.executable, "-m", "stateview", command, str(path)],
+                                capture_output=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert b"Traceback" not in result.stderr
+    with stateview.open(path, readonly=True) as state:
+        state.refresh()
+        assert state.snapshot() == {"a": 1}

@@ -3,9 +3,12 @@ beside the state file that must never be more readable than it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -131,3 +134,96 @@ def test_symlink_planted_by_another_user_in_a_sticky_dir_is_refused(tmp_path: An
     with stateview.open(link, default={"n": 1}) as state:
         assert state["n"] == 1
     assert (private / "state.json").exists()
+
+
+@pytest.mark.skipif(not ROOT, reason="planting a file as another user needs root")
+def test_symlink_planted_at_a_directory_on_the_way_in_a_sticky_dir_is_refused(
+        tmp_path: Any) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    link = shared / "app"
+    os.symlink(private, link)
+    os.lchown(link, 4321, 4321)
+    with pytest.raises(stateview.StorageError, match="protected_symlinks"):
+        stateview.open(link / "state.json", default={})
+    result = subprocess.run([sys.executable, "-m", "stateview", "set",
+                             str(link / "state.json"), "/a", "1"], capture_output=True)
+    assert result.returncode != 0 and b"Traceback" not in result.stderr
+    assert os.listdir(private) == []
+    # The directory's owner's own link is followed, as the kernel would.
+    os.lchown(link, 0, 0)
+    with stateview.open(link / "state.json", default={"n": 1}) as state:
+        assert state["n"] == 1
+    assert (private / "state.json").exists()
+
+
+class SwapToLinkFS(_fs.FileSystem):
+    """Another user's rename landing between the look at a sibling and its chmod."""
+
+    def __init__(self, victim: str) -> None:
+        self.victim = victim
+        self.swapped: list[str] = []
+
+    def chmod(self, path: str, mode: int) -> None:
+        os.unlink(path)
+        os.symlink(self.victim, path)
+        self.swapped.append(path)
+        super().chmod(path, mode)
+
+
+def test_sibling_swapped_for_a_symlink_before_its_chmod_leaves_the_commit_standing(
+        tmp_path: Any) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("theirs\n")
+    os.chmod(victim, 0o644)
+    path = tmp_path / "state.json"
+    fs = SwapToLinkFS(str(victim))
+    with StateFile(path, default={"n": 0}, backups=2, fs=fs) as state:
+        state["n"] = 1
+        os.chmod(tmp_path / "state.json.bak", 0o644)
+        os.chmod(path, 0o600)
+        state["n"] = 2  # narrows NAME.bak: swapped for a link first
+        assert fs.swapped
+        assert state["n"] == 2
+    assert json.loads(path.read_text()) == {"n": 2}
+    assert stat.S_IMODE(os.stat(victim).st_mode) == 0o644
+
+
+@pytest.mark.skipif(not ROOT, reason="planting a file as another user needs root")
+def test_temp_file_planted_by_another_user_is_not_restored_on_first_start(
+        tmp_path: Any) -> None:
+    os.chmod(tmp_path, 0o1777)
+    planted = tmp_path / ".state.json.0123456789ab.tmp"
+    planted.write_text('{"admin": "mallory"}\n')
+    os.chown(planted, 4321, 4321)
+    path = tmp_path / "state.json"
+    with stateview.open(path, default={"admin": "root"}) as state:
+        assert state.snapshot() == {"admin": "root"}
+    assert json.loads(path.read_text()) == {"admin": "root"}
+    assert os.stat(path).st_uid == 0
+
+
+@pytest.mark.skipif(not ROOT, reason="planting a file as another user needs root")
+def test_backup_planted_by_another_user_is_never_restored_by_recover(tmp_path: Any) -> None:
+    os.chmod(tmp_path, 0o1777)
+    path = tmp_path / "state.json"
+    path.write_text('{"admin": "ro')  # torn
+    os.chmod(path, 0o600)
+    planted = tmp_path / "state.json.bak"
+    planted.write_text('{"admin": "mallory"}\n')
+    os.chown(planted, 4321, 4321)
+    cli = [sys.executable, "-m", "stateview", "recover", str(path), "--apply"]
+    result = subprocess.run(cli, capture_output=True, timeout=60)
+    assert b"Traceback" not in result.stderr
+    assert b"another user" in result.stdout + result.stderr
+    assert path.read_text() == '{"admin": "ro'  # nothing good to restore: left as it was
+    with pytest.raises(stateview.CorruptFile):
+        stateview.open(path)
+    # The state file's owner's own backup is restored as before.
+    os.chown(planted, 0, 0)
+    result = subprocess.run(cli, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(path.read_text()) == {"admin": "mallory"}
