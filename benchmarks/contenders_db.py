@@ -23,7 +23,7 @@ class _SqliteRows(Contender):
 
     def setup(self, directory: str, doc: workload.Doc) -> None:
         self.dir = directory
-        # One connection shared by every thread, under the adapter's lock (issue 7: per-thread
+        # One connection shared by every thread, under the adapter's lock (per-thread
         # connections collapse under SQLite's busy-wait backoff).
         self.conn = sqlite3.connect(os.path.join(directory, "state.db"),
                                     check_same_thread=False, isolation_level=None)

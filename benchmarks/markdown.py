@@ -99,7 +99,7 @@ def render(result: dict[str, Any]) -> str:
 
 
 def targets_table(rows: list[dict[str, Any]]) -> list[str]:
-    out = ["Targets of issue 7 (ratios from this run):", "",
+    out = ["Targets (ratios from this run):", "",
            "| # | ratio | cell | value | need | result |", "|---|---|---|---:|---|---|"]
     for t in rows:
         verdict = {True: "PASS", False: "**FAIL**", None: "n/a"}[t["pass"]]

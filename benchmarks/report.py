@@ -108,7 +108,7 @@ def _row(target: str, what: str, size: str, threads: int, ours: float | None,
 
 
 def targets(cells: list[dict[str, Any]], read: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The issue's four targets, as ratios of figures from this run."""
+    """The four performance targets, as ratios of figures from this run."""
     rows = []
     sv = "stateview"
     for other, limit, need in TARGET_1:
@@ -121,7 +121,7 @@ def targets(cells: list[dict[str, Any]], read: dict[str, Any] | None) -> list[di
                    threads, _cps(cells, size, threads, sv),
                    _cps(cells, size, threads, "sqlite-wal"), ">=", 2.0)
         if size != "1KB":
-            # The issue's target compares with "a row per thread": a small document. At larger
+            # The target compares with "a row per thread": a small document. At larger
             # sizes stateview rewrites the whole file while SQLite still writes one row.
             row["need"], row["pass"] = "info", None
         rows.append(row)

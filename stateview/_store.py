@@ -36,7 +36,7 @@ Rules every store keeps:
 How the file engine maps onto it (the FileStore the restructure builds from what
 ``StateFile`` does today):
 
-    load       read ``NAME`` (``_loading.load_initial`` at open: healing a torn file from a
+    load       read ``NAME`` (``_opening.load_initial`` at open: healing a torn file from a
                backup or temp file stays the file store's business); the version is
                ``(dev, ino, size, mtime_ns)`` of the file plus the commit token in ``NAME.lock``
     lock       ``ProcessLock.acquire`` (flock on ``NAME.lock``), then the freshness check of

@@ -84,7 +84,7 @@ def test_targets_and_markdown(quick_run: tuple[Path, str]) -> None:
     assert all(r["pass"] in (True, False) for r in by_target["4"])
     md = (tmp / "out" / "commit.md").read_text()
     assert md in stdout
-    assert "| `stateview` | **yes** |" in md and "Targets of issue 7" in md
+    assert "| `stateview` | **yes** |" in md and "Targets (ratios from this run)" in md
     assert "| 1KB 1t | 1KB 3t | 100KB 1t | 100KB 3t |" in md
 
 
@@ -129,9 +129,12 @@ def test_fs_protocols_runs(tmp_path: Path) -> None:
 
 def test_bench_live_runs_for_a_few_seconds(tmp_path: Path) -> None:
     res = run("bench_live.py", "--seconds", "2", "--clients", "2000", "--open-clients", "50",
-              "--key-every", "0.2", "--json", cwd=tmp_path)
+              "--key-every", "0.2", "--json", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     figures = json.loads(res.stdout)
+    saved = json.loads((tmp_path / "out" / "live.json").read_text())
+    assert saved["settings"]["seconds"] == 2 and saved["commits"] == figures["commits"]
+    assert f"{figures['commits']} commits" in (tmp_path / "out" / "live.md").read_text()
     assert figures["document"]["nodes"] > 10_000 and figures["rows_open"] > 200
     assert figures["commits"] >= 1 and 1 <= figures["versions_applied"] <= figures["commits"]
     assert figures["never_shown"] == 0

@@ -59,3 +59,17 @@ def test_ten_line_server_keeps_every_answered_visit_across_kill_9(tmp_path):
             proc.wait()
         first = round_ * 3
         assert answers == [f"alice: {first + i}" for i in (1, 2, 3)]
+
+
+def test_live_view_figures_are_those_of_the_last_bench_live_run():
+    import json
+
+    results = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "live.json"
+    r = json.loads(results.read_text())
+    text = " ".join(README.split())  # the figures may wrap across lines
+    ratio = r["rss_after_mb"] / r["rss_before_mb"]
+    for figure in (f"{r['rows_open']:,} rows", f"load average of {r['load_average'][0]:.0f}",
+                   f"applied {r['versions_applied']} versions of {r['commits']} commits",
+                   f"median {r['lag_median_s']:.1f} s, max {r['lag_max_s']:.1f} s",
+                   f"key press p95 {r['key_p95_s']:.2f} s", f"{ratio:.2f}x of before"):
+        assert figure in text, f"README does not say {figure!r}, as results/live.json does"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ._url import StoreURL, is_store_url, parse_url
 
 if TYPE_CHECKING:
-    from ._store import DurabilityWarning, PostgresStore
+    from ._pgstore import DurabilityWarning, PostgresStore
 
 __all__ = ["DurabilityWarning", "PostgresStore", "StoreURL", "is_store_url", "parse_url"]
 
@@ -19,6 +19,6 @@ __all__ = ["DurabilityWarning", "PostgresStore", "StoreURL", "is_store_url", "pa
 def __getattr__(name: str) -> Any:
     # psycopg costs a good part of a second to import cold: a CLI run on a file must not pay it.
     if name in ("PostgresStore", "DurabilityWarning"):
-        from . import _store
-        return getattr(_store, name)
+        from . import _pgstore
+        return getattr(_pgstore, name)
     raise AttributeError(name)

@@ -40,18 +40,6 @@ def count(name: str, n: int = 1) -> None:
     FIGURES[name] += n
 
 
-def recover_available() -> bool:
-    """Whether ``stateview recover`` exists yet (another helper is building it)."""
-    from stateview.cli import build_parser
-
-    parser = build_parser()
-    for action in parser._subparsers._group_actions if parser._subparsers else ():
-        choices = getattr(action, "choices", None) or {}
-        if "recover" in choices:
-            return True
-    return False
-
-
 def run_recover(path: str | os.PathLike[str], apply: bool = True) -> tuple[int, str, str]:
     """Run ``stateview recover`` in this process (fast enough for thousands of states)."""
     from stateview.cli import main

@@ -27,7 +27,7 @@ from stateview import _fs, _jsontext
 from stateview._statefile import StateFile
 
 from . import simfs
-from .harness import count, describe, files, forget_lock, recover_available, run_recover, temps
+from .harness import count, describe, files, forget_lock, run_recover, temps
 
 NAME = "state.json"
 _UNSET: Any = stateview._statefile._UNSET
@@ -175,13 +175,11 @@ def check_state(
         after = set(files(directory).values())
         lost = [name for name, data in kept.items() if data not in after]
         assert not lost, f"{state.label}: open deleted the only copy of {lost}"
-        if _RECOVER[0]:
-            recovered = check_recover(directory, kept, state.label)
-            again = open_state(directory, backups, default, allowed, acked, state.label,
-                               history)
-            assert again.value == outcome.value
-            if recovered.heal_ops and not outcome.heal_ops:
-                outcome = recovered
+        recovered = check_recover(directory, kept, state.label)
+        again = open_state(directory, backups, default, allowed, acked, state.label, history)
+        assert again.value == outcome.value
+        if recovered.heal_ops and not outcome.heal_ops:
+            outcome = recovered
         if known is not None:
             check_backups(directory, known, state.label + " (after open and recover)")
         count("crash_states")
@@ -190,7 +188,6 @@ def check_state(
         shutil.rmtree(directory)
 
 
-_RECOVER = [False]
 #: What records the scenario's commits (the self-tests substitute broken protocols).
 RECORDER: type[simfs.Recorder] = simfs.Recorder
 
@@ -222,7 +219,6 @@ def explore(
     first, then one per commit (``recorder.mark()`` ends each commit when there are several).
     A crash after commit j was acknowledged must show version j or j+1, nothing else.
     """
-    _RECOVER[0] = recover_available()
     rec_dir = os.path.join(workdir, "record")
     os.makedirs(rec_dir, exist_ok=True)
     path = os.path.join(rec_dir, NAME)

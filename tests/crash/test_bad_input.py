@@ -1,4 +1,4 @@
-"""Bad input: every malformed file a user could meet (issue 3 item 6).
+"""Bad input: every malformed file a user could meet.
 
 Without a good copy, ``stateview.open`` raises ``CorruptFile`` naming the file, line and
 column, with or without a default, and the bad bytes stay exactly as they were. With a good

@@ -24,7 +24,6 @@ from .harness import (
     describe,
     files,
     forget_lock,
-    recover_available,
     run_recover,
     temps,
 )
@@ -96,8 +95,6 @@ def test_child_killed_at_every_step_leaves_old_or_new(
     new = doc(50)
     allowed, acked_value = _expected(scenario, new)
     damaged = files(tmp_path / "template").get(NAME) if how in ("heal", "recover") else None
-    if how == "recover" and not recover_available():
-        pytest.skip("`stateview recover` is not implemented yet")
 
     # A fault-free child first, to learn how many steps the protocol takes here.
     path = clone(template, tmp_path / "count")
@@ -150,11 +147,10 @@ def _check(path: str, backups: int, how: str, allowed: list[Any], acked_value: A
         raise AssertionError(f"k={k}: acknowledged commit lost: {value}\n{listing}")
     if damaged is not None:
         assert damaged in files(directory).values(), f"k={k}: damaged bytes gone\n{listing}"
-    if recover_available():
-        _code, out, err = run_recover(path)
-        assert "Traceback" not in err, err
-        assert not temps(path), f"k={k}: recover left temp files:\n{out}{err}"
-        forget_lock(path)
+    _code, out, err = run_recover(path)
+    assert "Traceback" not in err, err
+    assert not temps(path), f"k={k}: recover left temp files:\n{out}{err}"
+    forget_lock(path)
 
 
 def _error(ack: str) -> str:

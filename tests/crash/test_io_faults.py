@@ -30,7 +30,6 @@ from .harness import (
     files,
     forget_lock,
     load,
-    recover_available,
     run_recover,
     temps,
 )
@@ -408,8 +407,6 @@ def test_a_rotation_fault_after_a_durable_commit_leaves_nothing_after_recover(
     # again after it: the commit succeeds and leaves `.NAME.prev-*.tmp`. After the next
     # commit that file is older than NAME.bak; `stateview recover --apply` must still leave
     # no orphan.
-    if not recover_available():
-        pytest.skip("`stateview recover` is not implemented yet")
     calls = steps_of(tmp_path, templates["backups1"], "backups1")
     n = min(optional_steps(calls) - set(range(calls.index("link") + 1)))  # the first rename
     assert calls[n - 1] == "replace" and n < calls.index("fsync_dir") + 1, calls

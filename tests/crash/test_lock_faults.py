@@ -38,20 +38,30 @@ def _session(path: str, fs: CountingFS) -> None:
         state.close()
 
 
-def _lock_calls(tmp_path: Any) -> list[tuple[str, int]]:
-    """Every lock step of one session, as (method, how many calls of it so far)."""
-    path = str(tmp_path / "count" / "state.json")
+def _fresh(path: str) -> None:
+    """``{"n": 0}`` at ``path`` (its directory made), with no writer left in this process."""
     os.makedirs(os.path.dirname(path))
     stateview.open(path, default={"n": 0}).close()
     forget_lock(path)
+
+
+def _counted_session(tmp_path: Any) -> list[str]:
+    """The seam's calls, in order, of one fault-free session on a fresh file."""
+    path = str(tmp_path / "count" / "state.json")
+    _fresh(path)
     fs = CountingFS(lock_steps=True)
     fs.arm()
     _session(path, fs)
     fs.disarm()
     forget_lock(path)
+    return fs.calls
+
+
+def _lock_calls(tmp_path: Any) -> list[tuple[str, int]]:
+    """Every lock step of one session, as (method, how many calls of it so far)."""
     seen: dict[str, int] = {}
     steps = []
-    for name in fs.calls:
+    for name in _counted_session(tmp_path):
         seen[name] = seen.get(name, 0) + 1
         if name in LOCK_STEPS:
             steps.append((name, seen[name]))
@@ -142,25 +152,16 @@ state.close()
 
 
 def test_crash_at_every_lock_step_leaves_a_whole_file_and_a_free_lock(tmp_path: Any) -> None:
-    path = str(tmp_path / "count" / "state.json")
-    os.makedirs(os.path.dirname(path))
-    stateview.open(path, default={"n": 0}).close()
-    forget_lock(path)
-    fs = CountingFS(lock_steps=True)
-    fs.arm()
-    _session(path, fs)
-    forget_lock(path)
-    at_lock_steps = [k for k, name in enumerate(fs.calls) if name in LOCK_STEPS]
+    calls = _counted_session(tmp_path)
+    at_lock_steps = [k for k, name in enumerate(calls) if name in LOCK_STEPS]
     assert at_lock_steps
     root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
     for k in at_lock_steps:  # exit right before lock step k+1 runs
         case = str(tmp_path / f"k{k}" / "state.json")
-        os.makedirs(os.path.dirname(case))
-        stateview.open(case, default={"n": 0}).close()
-        forget_lock(case)
+        _fresh(case)
         child = subprocess.run([sys.executable, "-c", _CRASHING_CHILD, case, str(k)],
                                cwd=root, capture_output=True, timeout=60)
-        label = f"exit before step {k + 1} ({fs.calls[k]})"
+        label = f"exit before step {k + 1} ({calls[k]})"
         assert child.returncode == 137, f"{label}: {child.stderr.decode()}"
         assert load(case)["n"] in (0, 1), label
         assert kernel_holders(os.stat(case + ".lock")) == [], label

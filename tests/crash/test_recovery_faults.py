@@ -12,12 +12,10 @@ import errno
 import os
 from typing import Any
 
-import pytest
-
 import stateview
 from stateview._statefile import StateFile
 
-from .harness import count, files, forget_lock, load, recover_available, run_recover, temps
+from .harness import count, files, forget_lock, load, run_recover, temps
 from .seams import CountingFS, FaultFS
 
 NAME = "state.json"
@@ -71,8 +69,6 @@ def test_fault_at_every_step_of_healing_on_open_keeps_every_copy(tmp_path: Any) 
 
 
 def test_fault_at_every_step_of_recover_apply(tmp_path: Any) -> None:
-    if not recover_available():
-        pytest.skip("`stateview recover` is not implemented yet")
     from stateview import _fs
 
     probe_path, _ = _damaged(tmp_path / "probe")

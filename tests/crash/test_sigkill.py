@@ -21,7 +21,7 @@ import pytest
 
 import stateview
 
-from .harness import DEEP, count, forget_lock, load, recover_available, temps
+from .harness import DEEP, count, forget_lock, load, temps
 
 KILLS = 500 if DEEP else 30
 
@@ -74,13 +74,12 @@ def test_sigkill_at_random_moments_never_loses_an_acknowledged_commit(
     with stateview.open(path) as state:
         assert state["n"] >= acked
     forget_lock(path)
-    if recover_available():
-        leftovers = len(temps(path))
-        run = subprocess.run([sys.executable, "-m", "stateview", "recover", path, "--apply"],
-                             capture_output=True, text=True, timeout=120)
-        assert "Traceback" not in run.stderr, run.stderr
-        assert not temps(path), f"{leftovers} orphans before recover:\n{run.stdout}"
-        assert load(path)["n"] >= acked
+    leftovers = len(temps(path))
+    run = subprocess.run([sys.executable, "-m", "stateview", "recover", path, "--apply"],
+                         capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in run.stderr, run.stderr
+    assert not temps(path), f"{leftovers} orphans before recover:\n{run.stdout}"
+    assert load(path)["n"] >= acked
 
 
 def _error(log: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +37,21 @@ def dumps(doc: Any) -> bytes:
 
 
 def read_until(proc: subprocess.Popen[str], done: Any, seconds: float) -> list[dict[str, Any]]:
-    """Read a child's report lines until ``done(line)`` is true (or ``seconds`` pass)."""
+    """Read a child's report lines until ``done(line)`` is true.
+
+    A child still short of it after ``seconds`` is killed and the test fails: ``readline``
+    blocks, so a child that stalls without a word would otherwise hold the test until pytest's
+    own timeout, whatever the deadline said.
+    """
     assert proc.stdout is not None
     lines: list[dict[str, Any]] = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        raw = proc.stdout.readline()
-        if not raw:
-            break
-        lines.append(json.loads(raw))
-        if done(lines[-1]):
-            return lines
+    timer = threading.Timer(seconds, proc.kill)
+    timer.start()
+    try:
+        while raw := proc.stdout.readline():
+            lines.append(json.loads(raw))
+            if done(lines[-1]):
+                return lines
+    finally:
+        timer.cancel()
     raise AssertionError(f"the child did not get there in {seconds}s: {lines[-3:]}")
