@@ -130,7 +130,7 @@ def breakdown(size: str, threads: int, commits: int, seconds: float, txn: bool) 
     with tempfile.TemporaryDirectory() as tmp:
         state, doc = _open(tmp, size, fs)
         state._serialize = fs.timed("serialize (whole file)", state._serialize)
-        lock = state._lock
+        lock = state._store.file_lock
         for name in ("acquire", "release", "record_commit"):
             setattr(lock, name, fs.timed(f"lock.{name}", getattr(lock, name)))
         state["clients"][workload.key_for(0, 1, doc)]["score"] = -1  # warm-up

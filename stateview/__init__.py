@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from ._async_api import aopen
 from ._errors import (
     Closed,
     CommitFailed,
@@ -23,6 +24,7 @@ from ._errors import (
     StateFileMissing,
     StorageError,
 )
+from ._fs import FileSystem
 from ._statefile import ChangeEvent, StateFile, open
 from ._views import DictView, ListView
 from .types import JSON, ChangeSource, LeftoverKind, RecoveryAction, RecoveryVerdict
@@ -37,6 +39,7 @@ __all__ = [
     "CommitFailed",
     "CorruptFile",
     "DictView",
+    "FileSystem",
     "InvalidValue",
     "LeftoverKind",
     "ListView",
@@ -51,5 +54,6 @@ __all__ = [
     "StateFileMissing",
     "StorageError",
     "__version__",
+    "aopen",
     "open",
 ]

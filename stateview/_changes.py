@@ -1,4 +1,4 @@
-"""The JSON Pointers at which two versions of a document differ.
+"""What a change callback receives, and the JSON Pointers at which two versions differ.
 
 Local commits report what they changed with the same precision as a reload reports another
 writer's commit (``_tree.merge``): a changed, added or removed value is named by its own
@@ -7,9 +7,27 @@ pointer, a container only when its type changed or it was added or removed whole
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["changed_pointers"]
+from .types import ChangeSource
+
+__all__ = ["ChangeEvent", "changed_pointers"]
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """What a change callback receives.
+
+    Attributes:
+        source: ``"local"`` for a commit of this StateFile, ``"external"`` for another
+            writer's commit picked up by a reload.
+        pointers: JSON Pointers of the values that changed, added or removed (``""`` for the
+            whole document), for local commits and transactions as for external ones.
+    """
+
+    source: ChangeSource
+    pointers: list[str] = field(default_factory=list)
 
 
 def changed_pointers(old: Any, new: Any) -> list[str]:

@@ -61,7 +61,7 @@ def replace_file(
     recycle = recycle and fs.recycles and current is not None
     temp, written = _write_new_version(paths, data, fs, current, recycle)
     previous = _publish(paths, fs, temp, current)
-    moves, frees = _backup_moves(paths, backups, previous, recycle)
+    moves, frees = _backup_moves(paths, fs, backups, previous, recycle)
     done = _sync_or_undo(paths, fs, previous, [] if frees else moves, before_sync)
     _after_durable(paths, fs, previous, moves, done, backups)
     if current is not None:
@@ -207,7 +207,7 @@ def _narrow_siblings(paths: StatePaths, fs: FileSystem, backups: int, mode: int)
     me = os.geteuid()
     for path in siblings:
         try:
-            st = os.lstat(path)
+            st = fs.lstat(path)
             wider = stat.S_IMODE(st.st_mode) & ~mode
             if stat.S_ISREG(st.st_mode) and wider and me in (0, st.st_uid):
                 fs.chmod(path, stat.S_IMODE(st.st_mode) & mode)
@@ -216,7 +216,7 @@ def _narrow_siblings(paths: StatePaths, fs: FileSystem, backups: int, mode: int)
 
 
 def _backup_moves(
-    paths: StatePaths, backups: int, previous: str | None, recycle: bool
+    paths: StatePaths, fs: FileSystem, backups: int, previous: str | None, recycle: bool
 ) -> tuple[list[tuple[str, str]], bool]:
     """The renames that move ``previous`` into ``NAME.bak`` and shift the older backups.
 
@@ -224,6 +224,9 @@ def _backup_moves(
         The renames in order, and whether one of them replaces (frees) a kept version: then
         they must wait until the commit is durable, or a failed commit would lose it.
     """
+    # A look-up, not a step of the seam: a name that cannot be looked at is taken as free, and
+    # the rename onto it then fails in the seam (routing these through FileSystem.lexists
+    # makes an injected EIO here skip the rotation silently; see docs/design.md, "The seam").
     if previous is None:
         return [], False
     if backups == 0:
@@ -277,10 +280,10 @@ def _write_spare(
     try:
         try:
             if current is not None:
-                _copy_owner(fs, fd, os.fstat(fd), current)
+                _copy_owner(fs, fd, fs.fstat(fd), current)
             fs.rewrite(fd, data)
             fs.datasync(fd)
-            written = os.fstat(fd)
+            written = fs.fstat(fd)
         finally:
             fs.close(fd)
     except OSError:
@@ -319,7 +322,7 @@ def _write_temp(
             fs.write_all(fd, data)
             step = "syncing the temp file"
             fs.fsync(fd)
-            written = os.fstat(fd)
+            written = fs.fstat(fd)
         finally:
             closing_step, step = step, "closing the temp file"
             fs.close(fd)

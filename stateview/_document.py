@@ -182,7 +182,7 @@ def detach(value: Any, parent: Any = None) -> None:
         if parent is not None and value._key is not None:
             doc = root_of(parent)._doc
             if doc is not None:
-                doc._graveyard.append((parent, value))
+                doc._st.graveyard.append((parent, value))
 
 
 def touch(node: Any, key: Any = None, whole: bool = False, deleted: bool = False) -> None:

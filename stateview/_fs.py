@@ -157,16 +157,33 @@ class FileSystem:
             os.close(fd)
 
     def read_bytes(self, path: str) -> bytes:
-        """Read a whole file (used by loading and recovery).
+        """Read a whole file (used by loading and recovery); see :meth:`read_version`."""
+        return FileSystem.read_version(self, path)[0]
+
+    def read_version(self, path: str) -> tuple[bytes, os.stat_result]:
+        """Read a whole file and the status of the very file read (the version a reload
+        merges, and the identity the next freshness check compares).
 
         Opened without blocking and refused unless it is a regular file: a FIFO swapped in
         after the engine looked would block the read for ever, a device never ends.
         """
         with os.fdopen(open_for_reading(path), "rb") as f:
-            return f.read()
+            return f.read(), os.fstat(f.fileno())
 
     def stat(self, path: str) -> os.stat_result:
         return os.stat(path)
+
+    def lstat(self, path: str) -> os.stat_result:
+        """The status of ``path`` itself (a symlink is not followed)."""
+        return os.lstat(path)
+
+    def lexists(self, path: str) -> bool:
+        """Whether anything, even a dangling symlink, has the name ``path``."""
+        try:
+            self.lstat(path)
+        except OSError:  # as os.path.lexists: a name that cannot be looked at is not there
+            return False
+        return True
 
     def chmod(self, path: str, mode: int) -> None:
         """Narrow a file beside the state file to the state file's mode.

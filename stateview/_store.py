@@ -33,8 +33,8 @@ Rules every store keeps:
   for a version already seen (a reconnect re-announces the current one); never for this
   store's own commits.
 
-How the file engine maps onto it (the FileStore the restructure builds from what
-``StateFile`` does today):
+How the file engine maps onto it (``stateview._file_store.FileStore``, whose lower-level
+methods ``StateFile`` uses for its file I/O; docs/design.md, "The storage seam"):
 
     load       read ``NAME`` (``_opening.load_initial`` at open: healing a torn file from a
                backup or temp file stays the file store's business); the version is

@@ -110,7 +110,7 @@ class DictView(dict[str, Any]):
         with _doc(self)._write(self):
             for key, value in dict.items(new):
                 old = dict.get(self, key, _MISSING)
-                value_owner_fix(value, self, key)
+                attach_to_parent(value, self, key)
                 dict.__setitem__(self, key, value)
                 detach(old, self)
                 touch(self, key)
@@ -167,7 +167,7 @@ class ListView(list[Any]):
         if isinstance(index, slice):
             new = adopt(list(value), self, None, pointer_of(self))
             for item in new:
-                value_owner_fix(item, self, None)
+                attach_to_parent(item, self, None)
             with _doc(self)._write(self):
                 items = list(self)
                 items[index] = list(new)
@@ -199,7 +199,7 @@ class ListView(list[Any]):
         new = adopt(list(values), self, None, pointer_of(self))
         with _doc(self)._write(self):
             for value in new:
-                value_owner_fix(value, self, None)
+                attach_to_parent(value, self, None)
             list.extend(self, new)
             touch(self, whole=True)
 
@@ -267,7 +267,7 @@ class ListView(list[Any]):
         return list.__repr__(self)
 
 
-def value_owner_fix(value: Any, parent: Any, key: str | None) -> None:
+def attach_to_parent(value: Any, parent: Any, key: str | None) -> None:
     """Re-home a container adopted under a temporary holder onto its real parent."""
     if type(value) is DictView or type(value) is ListView:
         value._parent = parent

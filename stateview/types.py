@@ -10,12 +10,24 @@ Each string enum is a ``Literal`` alias, so a checker catches a misspelt ``"extr
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Literal, TypeAlias
 
-__all__ = ["JSON", "ChangeSource", "LeftoverKind", "RecoveryAction", "RecoveryVerdict"]
+__all__ = [
+    "JSON", "ChangeSource", "JSONInput", "LeftoverKind", "RecoveryAction", "RecoveryVerdict",
+]
 
 JSON: TypeAlias = dict[str, "JSON"] | list["JSON"] | str | int | float | bool | None
 """A JSON value as Python holds it: objects are dicts with string keys, arrays are lists."""
+
+JSONInput: TypeAlias = (
+    Mapping[str, "JSONInput"] | Sequence["JSONInput"] | str | int | float | bool | None
+)
+"""What stateview takes as a value (it copies it in as :data:`JSON`): any mapping with string
+keys and any sequence, so that a ``dict[str, int]`` or a tuple is accepted as it is. A set, an
+object or a non-string key is caught by a type checker. (Reads stay ``Any``, as ``json.loads``
+does: a checker cannot know the document's shape, and ``JSON`` would make every read of a
+nested value need an ``isinstance`` first.)"""
 
 ChangeSource: TypeAlias = Literal["local", "external"]
 """Where a change came from: a commit of this StateFile, or another writer's commit."""

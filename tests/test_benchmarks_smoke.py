@@ -166,3 +166,21 @@ def test_postgres_benchmark_runs_every_contender_and_cell(tmp_path: Path) -> Non
     assert notify["received"] == notify["commits"] > 0
     assert notify["median_ms_from_commit_start"] > 0
     assert "store vs hand" in res.stdout
+
+
+def test_async_benchmark_measures_every_mode_and_states_its_targets(tmp_path: Path) -> None:
+    res = run("bench_async.py", "--quick", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    result = json.loads((tmp_path / "out" / "async.json").read_text())
+    modes = result["modes"]
+    assert set(modes) == {"atransaction", "autocommit-loop", "threads", "idle-loop"}
+    for name in ("atransaction", "autocommit-loop", "threads"):
+        assert modes[name]["commits"] >= 1 and modes[name]["commits_per_s"] > 0, name
+        assert 0 < modes[name]["commit_p50_ms"] <= modes[name]["commit_p99_ms"], name
+    for name in ("atransaction", "autocommit-loop", "idle-loop"):
+        assert modes[name]["lag_samples"] >= 1, name
+        assert 0 <= modes[name]["lag_p50_ms"] <= modes[name]["lag_p99_ms"], name
+    assert modes["idle-loop"]["commits"] == 0 and modes["threads"]["lag_samples"] == 0
+    assert [t["need"] for t in result["targets"]] == ["< 5", ">= 0.9"]
+    assert all(isinstance(t["pass"], bool) for t in result["targets"])
+    assert "| `atransaction` |" in (tmp_path / "out" / "async.md").read_text()

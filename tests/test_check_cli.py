@@ -359,7 +359,7 @@ class DieBeforeRename(FileSystem):
 state = stateview.open(sys.argv[1], default={"n": 0}, exclusive=True)
 state["n"] = 1
 set_default(DieBeforeRename())
-state._fs = DieBeforeRename()
+state._store._fs = DieBeforeRename()  # the seam its commits and its lock go through
 state["n"] = 2
 """
 

@@ -8,9 +8,10 @@ import stateview
 def test_all_lists_exactly_the_public_names():
     assert sorted(stateview.__all__) == [
         "ChangeEvent", "ChangeSource", "Closed", "CommitFailed", "CorruptFile", "DictView",
-        "InvalidValue", "JSON", "LeftoverKind", "ListView", "LockTimeout", "PointerError",
-        "RecoveryAction", "RecoveryVerdict", "SchemaError", "SchemaViolation", "StateError",
-        "StateFile", "StateFileMissing", "StorageError", "__version__", "open",
+        "FileSystem", "InvalidValue", "JSON", "LeftoverKind", "ListView", "LockTimeout",
+        "PointerError", "RecoveryAction", "RecoveryVerdict", "SchemaError", "SchemaViolation",
+        "StateError", "StateFile", "StateFileMissing", "StorageError", "__version__", "aopen",
+        "open",
     ]
     for name in stateview.__all__:
         assert hasattr(stateview, name)
@@ -44,3 +45,19 @@ def test_errors_subclass_the_matching_builtins():
     assert issubclass(stateview.CommitFailed, stateview.StorageError)
     assert issubclass(stateview.StorageError, OSError)
     assert issubclass(stateview.StateFileMissing, FileNotFoundError)
+
+
+def test_a_program_that_never_awaits_does_not_import_asyncio(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys, stateview\n"
+            f"s = stateview.open({str(tmp_path / 's.json')!r}, default={{}})\n"
+            "s['a'] = 1\n"
+            "with s.transaction() as root:\n"
+            "    root['b'] = 2\n"
+            "s.close()\n"
+            "print('asyncio' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert out.strip() == "False"

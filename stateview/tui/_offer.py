@@ -10,10 +10,10 @@ from .._paths import StatePaths
 from .._schema import Schema
 from ._load import Broken
 
-__all__ = ["describe"]
+__all__ = ["recovery_offer"]
 
 
-def describe(paths: StatePaths, broken: Broken, schema: Schema | None) -> str:
+def recovery_offer(paths: StatePaths, broken: Broken, schema: Schema | None) -> str:
     """A plain-text recovery offer for the modal (no Textual: testable on its own).
 
     The plan is the one ``stateview recover`` prints (a dry run: nothing changes here).

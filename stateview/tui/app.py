@@ -32,7 +32,7 @@ from ._childreader import ChildReader
 from ._load import Broken, FileStatus, LatestOnly, Loaded, Reader, read_status
 from ._model import Key, Match
 from ._navigate import Navigation
-from ._offer import describe
+from ._offer import recovery_offer
 from ._watch import FileWatcher, Signature
 from ._writable import write_problem
 from .screens.recovery import RecoveryScreen
@@ -292,7 +292,8 @@ class StateViewApp(Navigation):
                 self._details_shown = None
                 if not self._offered_recovery:
                     self._offered_recovery = True
-                    self.push_screen(RecoveryScreen(describe(self.paths, outcome, self.schema)))
+                    offer = recovery_offer(self.paths, outcome, self.schema)
+                    self.push_screen(RecoveryScreen(offer))
             if self.schema is not None:
                 self.query_one(StatusBar).schema_text = (
                     "not checked (file missing)" if outcome.missing

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from stateview._fs import FileSystem
 
 #: The seam's methods, in the order a commit usually calls them.
-STEPS = ("stat", "open_spare", "open_new", "fchmod", "fchown", "rewrite", "write_all",
-         "datasync", "fsync", "close", "link", "replace", "unlink", "fsync_dir", "read_bytes")
+STEPS = ("stat", "lstat", "open_spare", "open_new", "fchmod", "fchown", "rewrite", "write_all",
+         "datasync", "fsync", "close", "link", "replace", "unlink", "fsync_dir", "read_bytes",
+         "read_version")
 #: The lock file's steps (counted only by a CountingFS made with ``lock_steps=True``).
 LOCK_STEPS = ("open_lock", "flock", "pwrite", "ftruncate", "fstat")
 
@@ -107,9 +108,17 @@ class CountingFS(FileSystem):
         self._step("read_bytes")
         return super().read_bytes(path)
 
+    def read_version(self, path: str) -> tuple[bytes, os.stat_result]:
+        self._step("read_version")
+        return super().read_version(path)
+
     def stat(self, path: str) -> os.stat_result:
         self._step("stat")
         return super().stat(path)
+
+    def lstat(self, path: str) -> os.stat_result:
+        self._step("lstat")
+        return super().lstat(path)
 
     def chmod(self, path: str, mode: int) -> None:
         self._step("chmod")

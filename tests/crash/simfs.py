@@ -161,6 +161,15 @@ class Recorder(FileSystem):
         self._log("read_bytes", path=path)
         return super().read_bytes(path)
 
+    # Reads a commit and a reload make: logged for the trace; nothing to replay.
+    def read_version(self, path: str) -> tuple[bytes, os.stat_result]:
+        self._log("read_version", path=path)
+        return super().read_version(path)
+
+    def lstat(self, path: str) -> os.stat_result:
+        self._log("lstat", path=path)
+        return super().lstat(path)
+
     def mutating(self) -> list[Op]:
         return [op for op in self.ops if op.name in MUTATING]
 

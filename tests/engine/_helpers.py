@@ -31,8 +31,8 @@ def assert_on_disk(state: Any, model: Any = None) -> None:
     snap = state.snapshot()
     if model is not None:
         assert snap == model
-        assert file_bytes(state.paths.target) == expected_bytes(model)
-    raw = file_bytes(state.paths.target)
+        assert file_bytes(state._paths.target) == expected_bytes(model)
+    raw = file_bytes(state._paths.target)
     assert json.loads(raw) == snap
     assert raw == expected_bytes(snap)
 

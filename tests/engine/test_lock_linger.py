@@ -23,7 +23,7 @@ from stateview._lock import probe
 
 def wait_released(state: stateview.StateFile, limit: float = 5.0) -> float:
     start = time.monotonic()
-    while state._lock_held:
+    while state._st.lock_held:
         assert time.monotonic() - start < limit, "the lock was never let go"
         time.sleep(0.001)
     return time.monotonic() - start
@@ -32,7 +32,7 @@ def wait_released(state: stateview.StateFile, limit: float = 5.0) -> float:
 def test_commits_in_a_row_keep_the_lock_and_it_is_let_go_when_idle(tmp_path):
     path = tmp_path / "state.json"
     state = stateview.open(path, default={"n": 0})
-    lock = state._lock
+    lock = state._store.file_lock
     taken = []
     acquire = lock.acquire
 
@@ -44,9 +44,9 @@ def test_commits_in_a_row_keep_the_lock_and_it_is_let_go_when_idle(tmp_path):
     for n in range(20):
         state["n"] = n
     assert len(taken) <= 10, f"{len(taken)} acquisitions for 20 back-to-back commits"
-    assert probe(state.paths.lock).held
+    assert probe(state._paths.lock).held
     wait_released(state)
-    assert not probe(state.paths.lock).held
+    assert not probe(state._paths.lock).held
     info = json.loads((tmp_path / "state.json.lock").read_text())
     assert info["held"] is False and info["last_commit"]["pid"] == os.getpid()
     state.close()
@@ -73,7 +73,7 @@ def test_the_token_of_every_commit_is_in_the_lock_file_while_the_lock_is_held(tm
     for n in range(3):
         state["n"] = n
         token = json.loads((tmp_path / "state.json.lock").read_text())["last_commit"]["token"]
-        assert token == state._disk[1]
+        assert token == state._st.disk[1]
     state.close()
 
 
@@ -86,7 +86,7 @@ def test_a_forked_child_takes_the_lock_itself(tmp_path):
     if pid == 0:  # pragma: no cover - the child reports through its exit code
         code = 1
         try:
-            if state._lock_held:  # the parent's hold, shared through the inherited descriptor
+            if state._st.lock_held:  # the parent's hold, shared through the inherited descriptor
                 os._exit(3)
             state["child"] = True
             code = 0 if json.loads(path.read_text())["child"] is True else 2

@@ -130,7 +130,7 @@ def test_check_and_recover_see_no_leftover_in_a_spare(tmp_path):
     for n in range(1, 4):
         state["n"] = n
     assert os.path.lexists(spare_of(path))
-    assert [x.kind for x in state.paths.leftovers()] == ["backup"]
+    assert [x.kind for x in state._paths.leftovers()] == ["backup"]
     for command in (["check", str(path)], ["recover", str(path)]):
         run = subprocess.run([sys.executable, "-m", "stateview", *command],
                              capture_output=True, text=True, timeout=60)

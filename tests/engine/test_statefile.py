@@ -129,7 +129,7 @@ def test_backups_hold_the_previous_versions_newest_first(path, backups):
     expected += [f"state.json.bak.{g}" for g in range(2, backups + 1)]
     assert names == sorted(expected)
     for generation in range(1, backups + 1):
-        backup = state.paths.backup(generation)
+        backup = state._paths.backup(generation)
         assert json.loads(file_bytes(backup)) == {"v": 5 - generation}
 
 
@@ -167,8 +167,8 @@ def test_a_file_deleted_behind_the_programs_back_is_written_again(path):
 
 def test_close_releases_the_lock_and_is_idempotent(path):
     with stateview.open(path, default={}, exclusive=True) as state:
-        assert probe(state.paths.lock).held
-    assert not probe(state.paths.lock).held
+        assert probe(state._paths.lock).held
+    assert not probe(state._paths.lock).held
     state.close()
     assert "closed" in repr(state)
 

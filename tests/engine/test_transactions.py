@@ -400,3 +400,18 @@ def test_a_child_forked_inside_a_block_does_not_commit_it(path):
     assert os.waitstatus_to_exitcode(status) == 0
     assert json.loads(path.read_text()) == {"a": 0}
     state.close()
+
+
+def test_a_commit_an_interrupted_thread_left_is_written_by_the_leader_never_the_keeper(path):
+    import _thread
+
+    state, _, writer = _writing_a_slowly(path)
+    ran_in: list[str] = []
+    state.on_change(lambda event: ran_in.append(threading.current_thread().name), poll=None)
+    threading.Timer(0.05, _thread.interrupt_main).start()
+    with pytest.raises(KeyboardInterrupt):
+        state["b"] = 1  # queued behind the slow write of "a"; its thread gives up waiting
+    writer.join()  # the leader of "a" writes "b" too, before it returns
+    assert json.loads(path.read_text()) == {"a": 1, "b": 1}
+    assert ran_in and "stateview-lock-keeper" not in ran_in
+    state.close()

@@ -1,0 +1,390 @@
+"""asyncio support: transactions a task awaits, change streams, open and refresh off the loop.
+
+A task's transaction is the engine's ``transaction()``, driven in parts so that nothing that
+can wait runs on the event loop:
+
+1. **Begin.** On the loop when it cannot wait: no transaction is open, this StateFile already
+   holds the file lock (so no one else can have committed: nothing to reload) and has not held
+   it too long. Otherwise in a worker thread acting for the task.
+2. **The block** runs on the loop. The transaction belongs to the *task*, not to the loop's
+   thread (``_AioHooks.owner``): another task of the loop is not inside it.
+3. **The end** runs on the loop: the commit is queued (or memory rolled back), which never
+   waits, since the block's owner holds the lock and every other writer waits for it.
+4. **Durability** is awaited in a worker thread, which joins the group commit as a thread
+   would: it leads the write or waits for the one carrying its change.
+
+Tasks of one loop enter their transactions one at a time through an ``asyncio.Lock`` (the
+*gate*), so that they queue on the loop rather than in threads. While the gate is closed a
+blocking wait on that loop for the transaction would never end (the task that must finish it
+runs on the blocked loop): ``_AioHooks.before_wait`` raises instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from . import _group_commit, _hooks, _statefile
+from ._changes import ChangeEvent
+from ._engine_state import Ticket as _Ticket
+from ._errors import StateError
+from ._statefile import StateFile
+
+__all__ = ["ChangeStream", "aopen", "arefresh", "atransaction"]
+
+log = logging.getLogger("stateview")
+
+_WORKERS = 64  # threads that wait for locks and fsyncs; one leads each write, the rest sleep
+
+
+class _Local(threading.local):
+    #: The task a worker thread is beginning a transaction (or refreshing) for.
+    acting: object = None
+    #: Set while a task's transaction ends on the loop: its queued commit is handed over here.
+    handing: list[_Ticket] | None = None
+
+
+_local = _Local()
+_gates: weakref.WeakKeyDictionary[
+    StateFile, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
+] = weakref.WeakKeyDictionary()
+_streams: weakref.WeakKeyDictionary[StateFile, weakref.WeakSet[ChangeStream]] = \
+    weakref.WeakKeyDictionary()
+_executor: ThreadPoolExecutor | None = None
+_executor_guard = threading.Lock()
+
+
+class _AioHooks(_hooks.Hooks):
+    """The engine's hooks once asyncio is in use (see ``_hooks.Hooks``)."""
+
+    @staticmethod
+    def owner() -> object:
+        acting = _local.acting
+        if acting is not None:
+            return acting
+        if asyncio._get_running_loop() is not None:
+            task = asyncio.current_task()
+            if task is not None:
+                return task
+        return threading.get_ident()
+
+    @staticmethod
+    def before_wait(state: StateFile) -> None:
+        loop = asyncio._get_running_loop()
+        if loop is None or _local.acting is not None:  # a worker, or a begin that never waits
+            return
+        gates = _gates.get(state)
+        gate = gates.get(loop) if gates is not None else None
+        owner = state._st.txn_owner
+        if (gate is not None and gate.locked()) or (
+                isinstance(owner, asyncio.Future) and owner.get_loop() is loop):
+            raise StateError(
+                f"{state.path}: another task of this event loop is in a transaction; waiting "
+                "for it here would block the loop that task needs to finish. Make this "
+                "change inside `async with state.atransaction()` (and close the StateFile "
+                "once no task is in one)")
+
+    @staticmethod
+    def hand_over(state: StateFile, ticket: _Ticket) -> bool:
+        handing = _local.handing
+        if handing is None:
+            return False
+        # Counted as waited for from now on: otherwise, until the worker starts waiting, the
+        # engine could take it for a commit whose thread was interrupted, and write it.
+        state._st.waiters += 1
+        handing.append(ticket)
+        if len(state._st.pending) >= max(state._st.committers, default=1):
+            # As many are queued as were committing lately: where a thread would lead the
+            # write now, end the wait of the workers already lingering for others to join.
+            ticket.batch.cond.notify()
+        return True
+
+    @staticmethod
+    def closed(state: StateFile) -> None:
+        for stream in list(_streams.get(state, ())):
+            stream._end()
+
+
+_hooks.install(_AioHooks())
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The worker threads. Not the loop's default executor: a program's own blocking calls
+    must not hold up commits, nor ours its calls."""
+    global _executor
+    with _executor_guard:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(_WORKERS, thread_name_prefix="stateview-aio")
+        return _executor
+
+
+def _forget_pool_after_fork() -> None:
+    global _executor, _executor_guard
+    _executor, _executor_guard = None, threading.Lock()  # the parent's threads are not here
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+def _gate(state: StateFile, loop: asyncio.AbstractEventLoop) -> asyncio.Lock:
+    gates = _gates.get(state)
+    if gates is None:
+        gates = _gates[state] = weakref.WeakKeyDictionary()
+    gate = gates.get(loop)
+    if gate is None:
+        gate = gates[loop] = asyncio.Lock()
+    return gate
+
+
+# -- atransaction ------------------------------------------------------------------------------
+
+_NOT_HERE = object()
+
+
+@contextlib.asynccontextmanager
+async def atransaction(state: StateFile) -> AsyncIterator[Any]:
+    """See :meth:`StateFile.atransaction`."""
+    task = asyncio.current_task()
+    if task is None:
+        raise RuntimeError("atransaction() runs in an asyncio task")
+    if state._st.txn_owner is task:  # nested: the task already holds everything (never waits)
+        with state.transaction() as root:
+            yield root
+        return
+    loop = asyncio.get_running_loop()
+    gate = _gate(state, loop)
+    await gate.acquire()
+    opened = True  # this frame releases the gate (unless a worker still needs it closed)
+    try:
+        cm = state.transaction()
+        root = _begin_here(state, cm, task)
+        if root is _NOT_HERE:
+            begin = _Begin(cm, task)
+            try:
+                root = await begin.in_worker(loop)
+            except asyncio.CancelledError:
+                opened = not begin.hand_gate(gate)
+                raise
+        try:
+            yield root
+        except BaseException as e:
+            if not cm.__exit__(type(e), e, e.__traceback__):
+                raise
+            return
+        ticket = _end(cm)
+    finally:
+        if opened:
+            gate.release()
+    if ticket is not None:
+        await _durable(loop, state, ticket)
+
+
+def _begin_here(state: StateFile, cm: contextlib.AbstractContextManager[Any],
+                task: asyncio.Task[Any]) -> Any:
+    """Begin on the loop when nothing in the begin can wait; else ``_NOT_HERE``."""
+    if not state._st.mutex.acquire(blocking=False):
+        return _NOT_HERE
+    try:
+        if (state._st.txn_owner is not None or not state._st.lock_held or state._st.closed
+                or (not state.exclusive
+                    and time.monotonic() - state._st.lock_since >= _group_commit._HOG_SECONDS)):
+            return _NOT_HERE
+        _local.acting = task
+        try:
+            return cm.__enter__()
+        finally:
+            _local.acting = None
+    finally:
+        state._st.mutex.release()
+
+
+class _Begin:
+    """A begin in a worker thread, and who ends the transaction if the task is cancelled."""
+
+    def __init__(self, cm: contextlib.AbstractContextManager[Any], task: asyncio.Task[Any]):
+        self.cm, self.task = cm, task
+        self.guard = threading.Lock()
+        self.owned = False  # the task has the transaction; it ends it
+        self.abandoned = False  # the task was cancelled first; the worker ends it
+        self.future: asyncio.Future[Any] | None = None
+
+    def run(self) -> Any:
+        _local.acting = self.task
+        try:
+            root = self.cm.__enter__()
+        finally:
+            _local.acting = None
+        with self.guard:
+            self.owned = not self.abandoned
+        if not self.owned:
+            cancelled = asyncio.CancelledError()
+            self.cm.__exit__(type(cancelled), cancelled, None)  # nothing changed: just ends
+        return root
+
+    async def in_worker(self, loop: asyncio.AbstractEventLoop) -> Any:
+        self.future = loop.run_in_executor(_pool(), self.run)
+        try:
+            return await asyncio.shield(self.future)
+        except asyncio.CancelledError as e:
+            with self.guard:
+                owned = self.owned
+                self.abandoned = not owned
+            if owned:
+                self.cm.__exit__(type(e), e, e.__traceback__)
+            raise
+
+    def hand_gate(self, gate: asyncio.Lock) -> bool:
+        """After a cancellation: whether the worker reopens the gate. It may still get the
+        transaction, for a task that is gone; until it has ended it, the gate stays closed,
+        as it is while any task of the loop holds one."""
+        if not self.abandoned or self.future is None:
+            return False
+        self.future.add_done_callback(lambda _: gate.release())
+        return True
+
+
+def _end(cm: contextlib.AbstractContextManager[Any]) -> _Ticket | None:
+    """End the block on the loop; the queued commit, if it changed anything."""
+    handed: list[_Ticket] = []
+    _local.handing = handed
+    try:
+        cm.__exit__(None, None, None)
+    finally:
+        _local.handing = None
+    return handed[0] if handed else None
+
+
+def _wait_durable(state: StateFile, ticket: _Ticket, loop: asyncio.AbstractEventLoop,
+                  future: asyncio.Future[None]) -> None:
+    """In a worker: join the group commit as a thread would (lead the write, or wait for the
+    one carrying the change), then wake the task."""
+    error: BaseException | None = None
+    try:
+        with state._st.cond:
+            state._st.waiters -= 1  # the count hand_over took: _await counts this thread now
+            state._await(ticket)
+        state._dispatch()  # change events before the task sees its commit done
+    except BaseException as e:  # the commit's own error, for the task
+        error = e
+    with contextlib.suppress(RuntimeError):  # the loop is closed: no one is waiting
+        loop.call_soon_threadsafe(_settle, state, future, error)
+
+
+def _settle(state: StateFile, future: asyncio.Future[None], error: BaseException | None) -> None:
+    if not future.done():
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+    elif error is not None:  # its task was cancelled while the commit was written
+        log.warning("%s: the commit of a cancelled transaction failed: %s", state.path, error)
+
+
+async def _durable(loop: asyncio.AbstractEventLoop, state: StateFile, ticket: _Ticket) -> None:
+    """Until the commit is durable. Cancelled, the change (already part of the document) is
+    written all the same by the worker, or fails and memory goes back for everyone, as for a
+    thread interrupted during its write."""
+    future: asyncio.Future[None] = loop.create_future()
+    try:
+        _pool().submit(_wait_durable, state, ticket, loop, future)
+    except RuntimeError:  # no thread can start (the interpreter is exiting): wait here
+        _wait_durable(state, ticket, loop, future)
+    await future
+
+
+# -- change streams, refresh, open ---------------------------------------------------------------
+
+_END = object()
+
+
+class ChangeStream:
+    """``async for event in state.changes():`` (see :meth:`StateFile.changes`).
+
+    Subscribed when made, so that no commit made after ``changes()`` returns is missed;
+    events wait in an unbounded queue until read. ``aclose()`` (or the StateFile's close)
+    ends it; a stream dropped unread unsubscribes when collected.
+    """
+
+    def __init__(self, state: StateFile, poll: float | None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._done = False
+        self._unsubscribe = None
+        if state._st.closed:
+            self._queue.put_nowait(_END)
+            return
+        loop, queue = self._loop, self._queue
+
+        def deliver(event: ChangeEvent) -> None:  # in whichever thread made the change
+            with contextlib.suppress(RuntimeError):  # the loop is closed: no one is reading
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+
+        self._unsubscribe = unsubscribe = state.on_change(deliver, poll=poll)
+        weakref.finalize(self, unsubscribe)
+        streams = _streams.get(state)
+        if streams is None:
+            streams = _streams[state] = weakref.WeakSet()
+        streams.add(self)
+
+    def __aiter__(self) -> ChangeStream:
+        return self
+
+    async def __anext__(self) -> ChangeEvent:
+        if self._done:
+            raise StopAsyncIteration
+        event = await self._queue.get()
+        if event is _END:
+            await self.aclose()
+            raise StopAsyncIteration
+        return event  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        """Stop receiving events."""
+        self._done = True
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    def _end(self) -> None:
+        """The StateFile was closed (in any thread): end after the events already queued."""
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, _END)
+
+
+async def arefresh(state: StateFile) -> bool:
+    """See :meth:`StateFile.arefresh`."""
+    task = asyncio.current_task()
+
+    def refresh() -> bool:
+        _local.acting = task  # inside the task's own block, refresh() returns at once
+        try:
+            return state.refresh()
+        finally:
+            _local.acting = None
+
+    return await asyncio.get_running_loop().run_in_executor(_pool(), refresh)
+
+
+async def aopen(path: str | os.PathLike[str], **options: Any) -> StateFile:
+    """See :func:`stateview.aopen`."""
+    future = asyncio.get_running_loop().run_in_executor(
+        _pool(), functools.partial(_statefile.open, path, **options))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        future.add_done_callback(_close_unwanted)  # opened for no one: let go of it
+        raise
+
+
+def _close_unwanted(future: asyncio.Future[StateFile]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        future.result().close()

@@ -1,0 +1,292 @@
+"""FileStore: the file engine as a :class:`~stateview._store.Store`.
+
+It owns every system call the document layer makes for one state file: reading a version,
+writing the next one (``_commit.replace_file`` with the commit token noted in the lock file),
+the process lock, and watching for other writers. ``StateFile`` talks to its storage only
+through it; the five operations of the Store protocol are built on the same methods, for
+callers that want the plain protocol (docs/design.md, "The storage seam").
+
+A version of a file is ``((st_dev, st_ino, st_size, st_mtime_ns), token)``: the identity of
+the state file (what an editor's save changes) and the token of the last stateview commit in
+the lock file (what catches a new version written into a reused inode in the same tick).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from ._commit import replace_file
+from ._engine_state import DiskId
+from ._errors import CommitFailed, LockTimeout, StorageError
+from ._fs import FileSystem, get_default
+from ._lock import ProcessLock, process_lock, read_info
+from ._opening import load_initial
+from ._paths import StatePaths
+from ._readonly import load_readonly
+from ._schema import Schema
+from ._store import Snapshot, StoreStatus, VersionConflict, Writer
+
+__all__ = ["FileStore", "FileVersion", "disk_id"]
+
+log = logging.getLogger("stateview")
+
+FileVersion = tuple[DiskId | None, str | None]
+"""A file's version; ``(None, None)`` is "not known" (the next look reads the file)."""
+
+
+def disk_id(st: os.stat_result) -> DiskId:
+    # Size and mtime alone are fooled by inode reuse; the commit token in the lock file covers
+    # stateview writers, and (dev, ino, size, mtime_ns) covers editors.
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class FileStore:
+    """One state file, its backups and its lock file, through one :class:`FileSystem`.
+
+    Attributes:
+        paths: every name of the file (docs/design.md, "On-disk names").
+        backups: previous versions kept by each commit.
+        file_lock: the process's lock on ``NAME.lock``; replaced after ``fork`` by
+            :meth:`after_fork` (the engine's one fork reset calls it).
+    """
+
+    def __init__(self, paths: StatePaths, *, fs: FileSystem | None = None, backups: int = 1,
+                 owner: object = None) -> None:
+        self.paths = paths
+        self.backups = backups
+        self._fs = fs or get_default()
+        # Who holds ``file_lock`` for this store: the StateFile, held weakly so that a
+        # StateFile a program forgets is freed at once (its store is part of it).
+        self._owner_ref = None if owner is None else weakref.ref(owner)
+        self.file_lock: ProcessLock = process_lock(paths.lock)
+        self._watchers: list[threading.Event] = []
+
+    @property
+    def _owner(self) -> object:
+        owner = self if self._owner_ref is None else self._owner_ref()
+        return self if owner is None else owner
+
+    @property
+    def fs(self) -> FileSystem:
+        """The seam every system call of this store goes through."""
+        return self._fs
+
+    @property
+    def name(self) -> str:
+        return self.paths.given
+
+    def after_fork(self) -> None:
+        """In a forked child: the parent's lock object is not this process's."""
+        self.file_lock = process_lock(self.paths.lock)
+        self._watchers = []
+
+    # -- versions ----------------------------------------------------------------------------
+
+    def _token(self, locked: bool) -> str | None:
+        if locked:  # read when the lock was taken, updated by our own commits since
+            return self.file_lock.last_commit_token()
+        last = read_info(self.paths.lock).get("last_commit")
+        token = last.get("token") if isinstance(last, dict) else None
+        return token if isinstance(token, str) else None
+
+    def _stat(self, error: type[StorageError]) -> os.stat_result | None:
+        try:
+            return self._fs.stat(self.paths.target)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise error(self.paths.target, "checking the state file", e) from e
+
+    def load(self, known: Any = None, *, locked: bool | None = None) -> Snapshot:
+        """The current version; its ``data`` is ``None`` when it is ``known``.
+
+        Args:
+            known: the version the caller holds.
+            locked: whether the caller holds the lock (then a failure is the commit's, and the
+                token is the one read when the lock was taken); ``None``: this store's owner.
+        """
+        if locked is None:
+            locked = self.file_lock.held_by(self._owner)
+        st = self._stat(CommitFailed if locked else StorageError)
+        if st is None:
+            return Snapshot(None, None)
+        token = self._token(locked)
+        if (disk_id(st), token) == known:
+            return Snapshot(known, None)
+        try:
+            data, status = self._fs.read_version(self.paths.target)
+        except FileNotFoundError:
+            return Snapshot(None, None)
+        except OSError as e:
+            raise StorageError(self.paths.target, "reading another writer's commit",
+                               e) from e
+        return Snapshot((disk_id(status), token), data)
+
+    def open_version(self, schema: Schema | None, default: Any) -> tuple[bytes, Any, FileVersion]:
+        """Under the lock, at open: the file's bytes, value and version, after healing it or
+        creating it from ``default`` (``_opening.load_initial``)."""
+        data, value = load_initial(self.paths, self._fs, schema, self.backups, default,
+                                   self.file_lock)
+        try:
+            st = self._fs.stat(self.paths.target)
+        except OSError as e:
+            raise StorageError(self.paths.target, "checking the state file", e) from e
+        return data, value, (disk_id(st), self.file_lock.last_commit_token())
+
+    def open_readonly(self, schema: Schema | None) -> tuple[bytes, Any, FileVersion]:
+        """Without the lock, touching nothing: the file's bytes, value and version."""
+        data, value = load_readonly(self.paths, self._fs, schema)
+        st = self._stat(StorageError)
+        return data, value, (disk_id(st) if st is not None else None, self._token(False))
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write(self, data: bytes) -> FileVersion:
+        """Under the caller's lock: make ``data`` the durable next version (steps 4-8).
+
+        Raises:
+            CommitFailed: nothing changed (the original OSError is the ``__cause__``).
+        """
+        token = secrets.token_hex(8)
+        written = replace_file(self.paths, data, self._fs, self.backups,
+                               before_sync=lambda: self._note_commit(token))
+        return (disk_id(written), token)
+
+    def _note_commit(self, token: str) -> None:
+        """Put the commit's token in the lock file, where other writers' freshness checks
+        read it. Written before the directory fsync: a token for a commit that then fails
+        only costs the others a needless reload; a missing one could cost a lost update."""
+        try:
+            self.file_lock.record_commit(token)
+        except OSError as e:
+            log.warning("%s: could not note the commit in the lock file: %s",
+                        self.paths.lock, e)
+
+    def drop_spare(self, held: bool, timeout: float) -> None:
+        """Free the spare (under the lock: a writer may be about to use it). Another
+        writer's next commit simply writes a new file."""
+        if not self._fs.lexists(self.paths.spare):
+            return
+        if not held:
+            try:
+                self.file_lock.acquire(self._owner, min(1.0, timeout), fs=self._fs)
+            except (LockTimeout, OSError):
+                return
+        try:
+            self._fs.unlink(self.paths.spare)
+        except OSError:
+            pass
+        finally:
+            if not held:
+                self.file_lock.release(self._owner)
+
+    # -- the engine's hold on the lock (its linger and hog check live in ``_lock_hold``) ------
+
+    def take_lock(self, timeout: float, exclusive: bool) -> None:
+        """Take the lock for this store's owner (reentrant for it)."""
+        self.file_lock.acquire(self._owner, timeout, exclusive=exclusive, fs=self._fs)
+
+    def lock_intact(self) -> bool:
+        """Whether the lock's descriptor is still the lock file (a program may close it)."""
+        return self.file_lock.intact()
+
+    def forget_lock(self) -> None:
+        """Drop the owner's hold without touching a descriptor found not intact."""
+        self.file_lock.forget(self._owner)
+
+    def release_lock(self) -> None:
+        self.file_lock.release(self._owner)
+
+    # -- the Store protocol ------------------------------------------------------------------
+
+    def lock(self, timeout: float, known: Any = None) -> Snapshot:
+        """:meth:`Store.lock`: take the lock and return the current version."""
+        try:
+            self.file_lock.acquire(self._owner, timeout, fs=self._fs)
+        except LockTimeout:
+            raise
+        except OSError as e:
+            raise StorageError(self.paths.lock, "taking the lock", e) from e
+        try:
+            return self.load(known, locked=True)
+        except BaseException:
+            self.file_lock.release(self._owner)
+            raise
+
+    def unlock(self) -> None:
+        if self.file_lock.held_by(self._owner):
+            self.file_lock.release(self._owner)
+
+    def commit(self, data: bytes, expected: Any) -> FileVersion:
+        """Compare-and-set: ``data`` becomes the next version if the current one is
+        ``expected``; the check and the write run under the lock (taken for the call when
+        not held). A commit ends the caller's hold."""
+        held = self.file_lock.held_by(self._owner)
+        if not held:
+            self.lock(10.0)
+        try:
+            current = self.load(None, locked=True).version
+            if current != expected:
+                last = read_info(self.paths.lock).get("last_commit")
+                writer = _writer(last) if isinstance(last, dict) else None
+                raise VersionConflict(self.name, expected, current, writer)
+            return self.write(data)
+        finally:
+            self.file_lock.release(self._owner)
+
+    def watch(self, callback: Callable[[Any], None], poll: float = 0.1) -> Callable[[], None]:
+        """Call ``callback(version)`` when another writer's commit changes the file."""
+        stop = threading.Event()
+        self._watchers.append(stop)
+        seen = self.load(None, locked=False).version
+
+        def run() -> None:
+            nonlocal seen
+            while not stop.wait(poll):
+                try:
+                    version = self.load(seen, locked=False).version
+                except StorageError as e:
+                    log.warning("%s: watching: %s", self.name, e)
+                    continue
+                if version != seen:
+                    seen = version
+                    callback(version)
+
+        threading.Thread(target=run, name=f"stateview-store-watch {self.name}",
+                         daemon=True).start()
+        return stop.set
+
+    def history(self) -> list[Snapshot]:
+        out = []
+        for generation in range(1, self.backups + 1):
+            path = self.paths.backup(generation)
+            try:
+                data, st = self._fs.read_version(path)
+            except OSError:
+                break
+            out.append(Snapshot((disk_id(st), None), data))
+        return out
+
+    def describe(self) -> StoreStatus:
+        info = read_info(self.paths.lock)
+        last = info.get("last_commit")
+        st = self._stat(StorageError)
+        return StoreStatus(self.paths.given, None if st is None else f"{st.st_size} bytes",
+                           _writer(last) if isinstance(last, dict) else None,
+                           {"lock": self.paths.lock, "backups": self.backups})
+
+    def close(self) -> None:
+        for stop in self._watchers:
+            stop.set()
+        self._watchers = []
+        self.unlock()
+
+
+def _writer(last: dict[str, Any]) -> Writer:
+    return Writer(last.get("pid"), last.get("host"), last.get("program"), last.get("time"))

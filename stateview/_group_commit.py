@@ -1,0 +1,195 @@
+"""Group commit: every mutation queues its commit; one write carries all that are queued.
+
+A thread that mutates outside a transaction applies its change in memory, queues a ticket and
+waits. The first waiter to find no write running leads one (after a short linger for others
+to join): it takes the whole queue, releases the mutex for steps 4-8 of the commit, takes it
+back and wakes the batch. Commits queued by a thread that was interrupted while waiting are
+written by the next leader, ``refresh()``, ``close()`` or the exit hook (docs/design.md,
+"The engine's states").
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import time
+
+from ._engine_state import Batch, Ticket, holds
+from ._errors import CommitFailed
+from ._file_store import FileVersion
+from ._freshness import Freshness
+
+__all__ = ["GroupCommit"]
+
+log = logging.getLogger("stateview")
+
+_HOG_SECONDS = 0.25  # longest continuous hold of the lock by group commits
+_HOG_PAUSE = 0.01  # then the lock is left free this long
+_LINGER = 0.001  # how long a would-be leader waits for other threads to join its write
+
+
+class GroupCommit(Freshness):
+    """The layer that queues commits, elects a leader and writes batches."""
+
+    def _drain(self) -> None:
+        """Wait until no transaction is open and no commit is queued or being written.
+
+        Commits queued with no thread left waiting for them (their thread was interrupted,
+        by Ctrl-C say) are written here rather than waited for forever.
+        """
+        st = self._st
+        while not st.nothing_under_way():
+            if st.unwritten_without_waiter():
+                self._write_batch()
+            else:
+                st.cond.wait()
+
+    def _yield_lock_if_hogged(self) -> None:
+        """Let other processes in when a stream of group commits has held the lock too long.
+
+        Under continuous load from many threads the queue never empties, so the lock would
+        never be released and `stateview set` or another server would time out. After
+        ``_HOG_SECONDS`` new mutations wait for the queue to drain, the lock is released,
+        and taken again after a pause long enough for a polling waiter to win it.
+        """
+        st = self._st
+        if (not st.lock_held or self.exclusive or st.txn_owner is not None
+                or time.monotonic() - st.lock_since < _HOG_SECONDS):
+            return
+        self._drain()
+        self._release_now()
+        if not st.lock_held:
+            st.cond.wait(_HOG_PAUSE)
+
+    def _queue_commit(self) -> Ticket:
+        ticket = Ticket(self._st.open_batch)
+        self._st.pending.append(ticket)
+        return ticket
+
+    def _await(self, ticket: Ticket) -> None:
+        """Wait until the commit holding ``ticket`` is durable; lead the write if idle."""
+        st = self._st
+        lingered = False
+        st.waiters += 1
+        try:
+            while not ticket.done:
+                if ticket.batch is not st.open_batch or st.writing:
+                    ticket.batch.cond.wait()  # until its batch is written, or a write ends
+                elif st.txn_owner is not None:
+                    # Not while another thread's transaction is open: memory holds its
+                    # unfinished block. Its end notifies ``cond`` (a task's commit, handed over
+                    # to a waiter in another thread, comes with no thread of its own to lead).
+                    st.cond.wait()
+                elif not lingered and len(st.pending) < max(st.committers, default=1):
+                    # Threads whose last write just finished are still waking up; a leader
+                    # that starts at once writes for a handful of them and leaves the rest for
+                    # the next fsync. Waiting up to a millisecond, only while fewer are queued
+                    # than were committing at once lately, lets them join: one fsync for all.
+                    # (Counting batch sizes instead settles on whatever split the threads
+                    # first fell into.)
+                    lingered = True
+                    ticket.batch.cond.wait(_LINGER)
+                else:
+                    self._write_batch()
+        except BaseException:
+            st.open_batch.cond.notify()  # interrupted (KeyboardInterrupt ...): hand on the lead
+            raise
+        finally:
+            st.waiters -= 1
+            # The last thread to leave writes what interrupted threads left queued (this one's
+            # own commit, if it was interrupted with no other thread to write it).
+            self._write_orphans()
+        if ticket.error is not None:
+            raise ticket.error
+
+    def _write_orphans(self) -> None:
+        """Write the commits queued by interrupted threads, when no one else will."""
+        if self._st.unwritten_without_waiter():
+            self._write_batch()
+
+    def _write_batch(self) -> None:
+        """Lead one write: every queued commit, with the mutex released while it runs."""
+        st = self._st
+        batch, st.pending = st.pending, []
+        group, st.open_batch = st.open_batch, Batch(st.mutex)
+        try:
+            data = self._serialize()
+        except BaseException as e:  # values were checked on the way in; this is a bug
+            self._fail(batch, group, e)
+            self._release_if_idle()
+            st.cond.notify_all()
+            raise
+        st.writing = True
+        error: BaseException | None = None
+        interrupted: BaseException | None = None
+        version: FileVersion = (None, None)
+        try:
+            st.cond.release()
+            version = self._store.write(data)
+        except OSError as e:
+            error = e if isinstance(e, CommitFailed) else CommitFailed(
+                self._paths.target, "checking the new file", e)
+        except BaseException as e:  # KeyboardInterrupt ...: the write's outcome is unknown
+            interrupted = e
+            error = CommitFailed(self._paths.target, "writing, interrupted: the file holds "
+                                 "this write or the one before it",
+                                 OSError(errno.EINTR, f"interrupted by {type(e).__name__}"))
+        finally:
+            interrupted = self._take_mutex_back(interrupted)
+        self._end_write(batch, group, data, version, error, interrupted)
+
+    def _take_mutex_back(self, interrupted: BaseException | None) -> BaseException | None:
+        """Hold the mutex again after a write, whatever interrupts the taking."""
+        st = self._st
+        while not holds(st.cond):
+            try:  # an interrupt must not leave the mutex unheld here
+                st.cond.acquire()
+            except BaseException as e:
+                interrupted = interrupted or e
+        return interrupted
+
+    def _end_write(self, batch: list[Ticket], group: Batch, data: bytes,
+                   version: FileVersion, error: BaseException | None,
+                   interrupted: BaseException | None) -> None:
+        """Wake the batch with the write's outcome; release or keep the lock."""
+        st = self._st
+        if interrupted is not None:
+            # The file may hold this write or not: forget what is on disk, so that the next
+            # commit takes the lock afresh and reloads whatever is there.
+            st.disk = (None, None)
+        before = st.committed
+        if error is not None:
+            self._fail(batch, group, error)
+        else:
+            st.committed, st.wrote = data, True
+            st.disk = version
+            for ticket in batch:
+                ticket.done = True
+            group.cond.notify_all()
+            st.committers.append(len(batch) + len(st.pending))
+            if not st.pending:
+                self._forget_journal()
+        st.writing = False
+        if interrupted is not None:
+            self._release_now()
+        else:
+            self._release_if_idle()
+        st.open_batch.cond.notify()  # one of the commits queued meanwhile leads the next write
+        st.cond.notify_all()  # close(), transactions and refresh() wait for writes to end
+        if interrupted is not None:
+            raise interrupted
+        if error is None and st.callbacks:
+            st.events.append((before, data))
+
+    def _fail(self, batch: list[Ticket], group: Batch, error: BaseException) -> None:
+        """A write failed: roll memory back to the durable version; fail every waiter."""
+        st = self._st
+        waiting = batch + st.pending
+        st.pending = []
+        st.failures += 1
+        st.last_failure = error if isinstance(error, OSError) else OSError(str(error))
+        self._reset_to(st.committed, f"commit failed: {error}")
+        for ticket in waiting:
+            ticket.done, ticket.error = True, error
+        group.cond.notify_all()
+        st.open_batch.cond.notify_all()

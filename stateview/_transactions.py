@@ -1,0 +1,214 @@
+"""Transactions and the write context every mutation runs in.
+
+A mutation outside a block is a transaction of its own: it waits for any other thread's block
+to end, takes the lock (with a freshness check when newly taken), applies, checks the schema,
+and queues its commit. ``transaction()`` holds off other threads' mutations for its block and
+commits once at its end, or rolls memory back (docs/design.md, "The engine's states").
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import _hooks
+from ._errors import Closed, CommitFailed, SchemaViolation, StateError
+from ._group_commit import GroupCommit
+from ._readonly import refuse_write
+from ._undo import restore, shallow
+
+if TYPE_CHECKING:
+    from ._statefile import StateFile
+
+__all__ = ["Transactions"]
+
+
+@dataclass
+class _Block:
+    """Where an outermost block began: what its end compares against."""
+
+    dirty: int
+    failures: int
+    savepoint: bytes | None  # memory at its start, when other commits were still in flight
+
+
+class Transactions(GroupCommit):
+    """The layer of ``transaction()`` and of the views' write context."""
+
+    def _facade(self) -> StateFile:
+        """This StateFile, as the asyncio hooks see it (only StateFile builds on this layer)."""
+        return self  # type: ignore[return-value]
+
+    def _check_open(self) -> None:
+        if self._st.closed:
+            raise Closed(f"{self.path}: this StateFile is closed")
+
+    def _check_attached(self, node: Any) -> None:
+        top = node
+        while top._parent is not None:
+            top = top._parent
+        if top is not self._st.root:
+            raise Closed(f"{self.path}: this view was removed from the document "
+                         "(by this program or by another writer's commit)")
+
+    def _wait_for_other_blocks(self) -> None:
+        """Wait until no other thread's block is open, pausing first if the lock is hogged."""
+        st = self._st
+        while st.txn_owner is not None:
+            st.cond.wait()
+        self._yield_lock_if_hogged()
+        while st.txn_owner is not None:  # one may have begun while we paused
+            st.cond.wait()
+        self._check_open()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        st = self._st
+        me = _hooks.current.owner()
+        savepoint = b""  # an inner block's start
+        block: _Block | None = None  # an outermost block's start
+        with st.cond:
+            self._check_open()
+            if self.readonly:
+                raise refuse_write(self.path)
+            if st.txn_owner == me:
+                savepoint = self._serialize()
+                st.txn_depth += 1
+            else:
+                block = self._begin_block(me)
+        try:
+            yield st.root
+        except BaseException:
+            with st.cond:
+                if block is None:
+                    st.txn_depth -= 1
+                    self._reset_to(savepoint, "rolled back to the start of the inner block")
+                else:
+                    self._roll_back_block(block)
+            raise
+        if block is None:
+            with st.cond:
+                st.txn_depth -= 1
+            return
+        with st.cond:
+            handed_over = self._commit_block(block)
+        if not handed_over:  # else its events are dispatched where its commit is awaited
+            self._dispatch()
+
+    def _begin_block(self, me: object) -> _Block:
+        st = self._st
+        _hooks.current.before_wait(self._facade())
+        self._wait_for_other_blocks()
+        fresh = self._take_lock()
+        st.txn_owner, st.txn_depth = me, 1
+        try:
+            if fresh:
+                self._refresh_locked()
+        except BaseException:
+            self._end_transaction()
+            raise
+        # Changes of other threads still on their way to disk are not ours to undo.
+        savepoint = self._serialize() if st.writing or st.pending else None
+        return _Block(st.dirty, st.failures, savepoint)
+
+    def _roll_back_block(self, block: _Block) -> None:
+        st = self._st
+        if st.txn_forked:
+            st.txn_forked = False
+            self._reset_to(st.committed, "forked inside a transaction")
+        elif st.dirty != block.dirty:
+            self._reset_to(block.savepoint if block.savepoint is not None and
+                           st.failures == block.failures else st.committed,
+                           "transaction rolled back")
+        self._end_transaction()
+
+    def _commit_block(self, block: _Block) -> bool:
+        """Queue the block's commit and wait until it is durable; True when the asyncio
+        hooks took the wait over (``_hooks.Hooks.hand_over``)."""
+        st = self._st
+        if st.txn_forked:
+            # This is a child forked inside the block: the parent commits it (or not);
+            # committing it here too, without the parent's lock, could write it twice.
+            st.txn_forked = False
+            self._reset_to(st.committed, "forked inside a transaction")
+            self._end_transaction()
+            raise StateError(f"{self.path}: this process was forked inside the "
+                             "transaction; the child does not commit the parent's block "
+                             "(nothing was written)")
+        if st.failures != block.failures:
+            # An earlier write this block built on failed and memory went back to the
+            # durable version under it: committing now would write half a transaction.
+            error = st.last_failure
+            if st.dirty != block.dirty:
+                self._reset_to(st.committed, "transaction built on a failed commit")
+            self._end_transaction()
+            raise CommitFailed(self._paths.target, "writing an earlier commit this "
+                               "transaction built on", error) from error
+        if st.dirty == block.dirty:
+            self._end_transaction()
+            return False
+        try:
+            if self._schema is not None:
+                self._schema.validate(st.root)
+        except SchemaViolation:
+            self._reset_to(block.savepoint if block.savepoint is not None else st.committed,
+                           "transaction refused by the schema")
+            self._end_transaction()
+            raise
+        ticket = self._queue_commit()
+        st.txn_owner = None
+        st.cond.notify_all()
+        if _hooks.current.hand_over(self._facade(), ticket):  # awaited off the event loop
+            return True
+        self._await(ticket)
+        return False
+
+    def _end_transaction(self) -> None:
+        st = self._st
+        st.txn_owner, st.txn_depth = None, 0
+        self._release_if_idle()
+        st.open_batch.cond.notify()  # commits queued during the block may be written now
+        st.cond.notify_all()
+        self._write_orphans()  # queued before the block by threads since interrupted
+
+    @contextlib.contextmanager
+    def _write(self, node: Any) -> Iterator[None]:
+        """The context of one mutation of ``node`` (the views call it)."""
+        st = self._st
+        with st.cond:
+            self._check_open()
+            if self.readonly:
+                raise refuse_write(self.path)
+            if st.txn_owner == _hooks.current.owner():
+                self._journal_list(node)
+                yield
+                st.dirty += 1
+                return
+            _hooks.current.before_wait(self._facade())
+            self._wait_for_other_blocks()
+            try:
+                if self._take_lock():
+                    self._refresh_locked()
+                self._check_attached(node)
+            except BaseException:
+                self._release_if_idle()
+                raise
+            saved = shallow(node) if self._schema is not None else None
+            self._journal_list(node)
+            try:
+                yield
+            except BaseException:
+                self._release_if_idle()
+                raise
+            st.dirty += 1
+            if self._schema is not None and saved is not None:
+                try:
+                    self._schema.validate(st.root)
+                except SchemaViolation:
+                    restore(node, saved)
+                    self._release_if_idle()
+                    raise
+            self._await(self._queue_commit())
+        self._dispatch()
