@@ -13,7 +13,7 @@ from typing import Any, Literal
 from textual import work
 from textual.app import App
 
-from .._errors import StateError
+from .._errors import StateError, show_pointer
 from .._jsontext import join_pointer
 from .._paths import StatePaths
 from .._schema import Schema
@@ -91,7 +91,7 @@ class EditActions(App[None]):
             return
         path, value = selected
         if isinstance(value, (dict, list)) and len(value) > _EDIT_LIMIT:
-            self.notify(f"{join_pointer(path) or '/'} has {len(value):,} children, too many "
+            self.notify(f"{show_pointer(join_pointer(path))} has {len(value):,} children, too many "
                         "to edit as one text: edit its children, or use `stateview set`",
                         severity="warning")
             return
@@ -181,8 +181,7 @@ class EditActions(App[None]):
                 self.undo_stack.append(done)
                 if kind == "do":
                     self.redo_stack.clear()
-            verb = {"do": "saved", "undo": "undone", "redo": "redone"}[kind]
-            self.notify(f"{verb}: {outcome.label} (durable)")
+            self.notify(_durable(outcome.label, kind))
             self._watcher.poke()
             return
 
@@ -261,6 +260,17 @@ class EditActions(App[None]):
     def own_changes(self, paths: list[tuple[Key, ...]], document: Any) -> set[tuple[Key, ...]]:
         """Which changed paths of a reload were this session's own commits."""
         return self.own_writes.claim(paths, document)
+
+
+_PAST = {"edit": "saved", "add": "added", "rename": "renamed", "delete": "deleted"}
+
+
+def _durable(label: str, kind: Kind) -> str:
+    """The notice for a durable commit: ``deleted /x (durable)``, ``undone: edit /x (…)``."""
+    if kind != "do":
+        return f"{'undone' if kind == 'undo' else 'redone'}: {label} (durable)"
+    verb, _, rest = label.partition(" ")
+    return f"{_PAST.get(verb, verb)} {rest} (durable)"
 
 
 def _text(value: Any) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from textual import events, on, work
 from textual.binding import Binding, BindingType
 
+from .._errors import show_pointer
 from .._jsontext import join_pointer as _pointer
 from ._actions import Actions
 from ._model import Key, Match, jq_path, search_key
@@ -144,7 +145,7 @@ class Navigation(Actions):
             return
         self._history_at = at
         if self.json_tree.reveal(self._history[at]) is None:
-            self.notify(f"{_pointer(self._history[at]) or '/'} is gone from this version",
+            self.notify(f"{show_pointer(_pointer(self._history[at]))} is gone from this version",
                         severity="warning")
 
     def _cursor_path(self) -> tuple[Key, ...] | None:

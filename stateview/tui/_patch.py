@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .._document import plain
+from .._errors import show_pointer
 from .._jsontext import join_pointer
 from ._merge import same
 from ._model import Key
@@ -117,8 +118,9 @@ class Conflict:
     def why(self) -> str:
         """One sentence for the dialog."""
         first = self.clashes[0]
-        where = first.pointer or "/"
-        more = f" (and {len(self.clashes) - 1} more places)" if len(self.clashes) > 1 else ""
+        where = show_pointer(first.pointer)
+        others = len(self.clashes) - 1
+        more = f" (and {others} more place{'s' if others != 1 else ''})" if others else ""
         text = {
             "changed": f"{where} changed since the editor opened",
             "deleted": f"{where} was deleted since the editor opened",

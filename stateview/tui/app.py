@@ -11,6 +11,7 @@ thread reads the file or walks the whole document.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -23,6 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Footer, Tree
 
 from .._jsontext import join_pointer
@@ -30,6 +32,7 @@ from .._paths import StatePaths
 from .._schema import Schema, SchemaIssue
 from ._childreader import ChildReader
 from ._load import Broken, FileStatus, LatestOnly, Loaded, Reader, read_status
+from ._lognotice import NoticeHandler
 from ._model import Key, Match
 from ._navigate import Navigation
 from ._offer import recovery_offer
@@ -170,6 +173,8 @@ class StateViewApp(Navigation):
         self._shown.set()
         self._offered_recovery = False
         self._highlights: dict[tuple[Key, ...], float] = {}
+        self._highlight_timer: Timer | None = None
+        """The one timer that clears the next highlight to expire."""
         self._details_shown: tuple[Any, ...] | None = None
         self._checker = LatestOnly(self._check_schema, f"stateview-tui-schema {path}")
 
@@ -196,8 +201,11 @@ class StateViewApp(Navigation):
         # A lock holder can die without touching the file or its lock record (SIGKILL
         # leaves the record saying "held"): only a look at the holder's pid tells.
         self.set_interval(LOCK_RECHECK_SECONDS, self._recheck_lock, name="recheck-lock")
+        self._notices = NoticeHandler(self, asyncio.get_running_loop())
+        self._notices.install()
 
     def on_unmount(self) -> None:
+        self._notices.remove()
         self._watcher.stop()
         self._checker.stop()
         self._child.close()
@@ -213,14 +221,17 @@ class StateViewApp(Navigation):
     def readonly_reason(self) -> str | None:
         """Why edits are refused now, or ``None``."""
         if self.readonly:
-            return "--readonly"
+            return "opened with --readonly"
         if self.write_problem is not None:
             return self.write_problem
         if self.status is not None and self.status.exclusive_other:
             holder = self.status.holder
-            return f"pid {holder.get('pid')} holds the lock exclusively"
+            return (f"pid {holder.get('pid')} holds the lock exclusively; editing resumes "
+                    "when it lets go")
         if self.broken is not None:
-            return "the file is unreadable"
+            what = ("missing" if self.broken.missing else
+                    "not valid JSON" if self.broken.error is not None else "unreadable")
+            return f"the file is {what} (see the banner); editing resumes once it is good"
         return None
 
     # -- the watcher thread --------------------------------------------------------------
@@ -331,9 +342,15 @@ class StateViewApp(Navigation):
         now = time.monotonic()
         self._highlights = {p: t for p, t in self._highlights.items() if t > now}
         self.json_tree.highlight(self._highlights)
+        # One timer, not one more per version: each would re-arm itself while a busy writer
+        # keeps some highlight alive, and thousands fired a second, starving the keys.
+        if self._highlight_timer is not None:
+            self._highlight_timer.stop()
+            self._highlight_timer = None
         if self._highlights:
-            self.set_timer(min(self._highlights.values()) - now + 0.01, self._update_highlight,
-                           name="expire-highlight")
+            due = min(self._highlights.values()) - now + 0.01
+            self._highlight_timer = self.set_timer(due, self._update_highlight,
+                                                   name="expire-highlight")
 
     @on(Tree.NodeHighlighted)
     def _node_highlighted(self) -> None:

@@ -44,7 +44,7 @@ def test_readonly_flag_is_shown_and_refuses_edits(state_file):
     before = state_file.read_bytes()
 
     async def scenario(pilot):
-        await refuses_every_edit(pilot, app, "--readonly")
+        await refuses_every_edit(pilot, app, "opened with --readonly")
 
     drive(app, scenario)
     assert state_file.read_bytes() == before

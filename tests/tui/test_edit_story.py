@@ -168,13 +168,35 @@ def test_operator_edits_cli_sets_and_kill_9_lose_nothing_acknowledged(tmp_path):
         server.kill()
 
     assert len(kills) == 3 and len(cli_done) == 6
+    everything_acknowledged_is_there(state, acked, {**ui_saved, **cli_done})
+    check = run_cli("check", "-o", "json", str(state))
+    if check.returncode != 0:
+        # A kill between publishing a version and turning the replaced one into NAME.bak
+        # leaves that one as an orphaned .prev file, by design: check names it and recover
+        # is the way out. Anything else is a failure.
+        problems = [p for f in json.loads(check.stdout)["files"] for p in f["errors"]]
+        assert {p["kind"] for p in problems} <= CRASH_LEFTOVERS, check.stdout
+        recover = run_cli("recover", str(state), "--apply")
+        assert recover.returncode == 0, recover.stdout + recover.stderr
+        everything_acknowledged_is_there(state, acked, {**ui_saved, **cli_done})
+        check = run_cli("check", str(state))
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+CRASH_LEFTOVERS = {"orphan-previous", "orphan-temp"}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "stateview", *args], capture_output=True,
+                          text=True, timeout=60)
+
+
+def everything_acknowledged_is_there(state: Path, acked: dict[str, list[int]],
+                                     saved: dict[str, object]) -> None:
     doc = json.loads(state.read_text())
     for name, counts in acked.items():
         # A lost acknowledged increment would hand out the same count twice.
         assert len(counts) == len(set(counts)), f"{name}: a count was acknowledged twice"
         assert doc["clients"][name]["score"] >= max(counts), name
-    for pointer, value in {**ui_saved, **cli_done}.items():
+    for pointer, value in saved.items():
         assert value_at(doc, pointer) == value, pointer
-    check = subprocess.run([sys.executable, "-m", "stateview", "check", str(state)],
-                           capture_output=True, text=True, timeout=60)
-    assert check.returncode == 0, check.stdout + check.stderr

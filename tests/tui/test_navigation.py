@@ -261,3 +261,18 @@ def test_command_palette_offers_the_apps_commands(state_file):
         assert any("theme" in t.lower() for t in titles)
 
     drive(app, scenario)
+
+
+def test_g_then_a_typed_pointer_replaces_the_one_shown_and_end_keeps_it(state_file):
+    app = make_app(state_file)
+
+    async def scenario(pilot):
+        app.go_to("/limits")
+        await pilot.press("g", *"/clients/bob", "enter")
+        await pilot.pause()
+        assert cursor_pointer(app) == "/clients/bob"
+        await pilot.press("g", "end", *"/room", "enter")
+        await pilot.pause()
+        assert cursor_pointer(app) == "/clients/bob/room"
+
+    drive(app, scenario)

@@ -152,3 +152,31 @@ def test_pointer_completion_offers_the_first_key_that_starts_so():
     assert complete(DOC, "/nope/x") is None
     assert complete({"a/b": 1}, "/a") == "/a~1b"
     assert complete(DOC, "clients") is None
+
+
+def test_a_value_changing_between_1_1_0_and_true_is_a_change_even_deep_inside():
+    # Python's == takes 1, 1.0 and true for one value; JSON does not, and neither may the view.
+    for old, new in [(1, 1.0), (1.0, True), (True, 1), (0, False)]:
+        before = {"a": {"b": [old, "x"]}, "c": [{"d": old}, 2, 3, 4]}
+        after = {"a": {"b": [new, "x"]}, "c": [{"d": new}, 2, 3, 4]}
+        changes = diff(before, after)
+        assert [(c.pointer, c.kind) for c in changes] == [("/a/b/0", "changed"),
+                                                          ("/c/0/d", "changed")]
+        result = patched(before, changes)
+        assert json.dumps(result) == json.dumps(after)
+
+
+def test_a_list_is_not_taken_as_shifted_when_its_items_differ_only_in_number_type():
+    before = [[1], [2], [3], [4]]
+    after = [[2.0], [3], [4], [5]]
+    changes = diff(before, after)
+    assert json.dumps(patched(before, changes)) == json.dumps(after)
+    assert all(c.kind != "shifted" for c in changes)
+
+
+def test_the_view_and_the_compare_and_set_share_one_rule_of_sameness():
+    from stateview.tui._merge import same
+
+    assert not same({"a": [1]}, {"a": [1.0]}) and not same([True], [1])
+    assert same({"a": 1, "b": [2.5]}, {"b": [2.5], "a": 1})  # key order is not JSON
+    assert not diff({"a": 1, "b": [2.5]}, {"b": [2.5], "a": 1})

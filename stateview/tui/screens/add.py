@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Static
 
+from ..._errors import show_pointer
 from ..._jsontext import join_pointer
 from .._patch import ABSENT, Guard, Op, Path
 from .._schemainfo import subschema
@@ -48,7 +49,7 @@ class AddScreen(SaveDialog):
             guards, commit: see :class:`~.dialog.SaveDialog`.
             schema: the whole schema, for suggested keys, defaults and checks.
         """
-        where = join_pointer(path if isinstance(container, dict) else path[:-1]) or "/"
+        where = show_pointer(join_pointer(path if isinstance(container, dict) else path[:-1]))
         kind = "key to" if isinstance(container, dict) else "item to"
         super().__init__(f"add a {kind} {where}", path, ABSENT, guards, commit)
         self.container = container

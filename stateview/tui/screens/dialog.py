@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Select, Static
 
-from ..._errors import LockTimeout, SchemaViolation, StateError
+from ..._errors import LockTimeout, SchemaViolation, StateError, show_pointer
 from .._edit import Saved
 from .._patch import Conflict, Guard, Op, Path
 
@@ -49,10 +49,10 @@ class Outcome:
 def explain(error: StateError) -> str:
     """A refused save in the dialog's words: where, which rule, what to change."""
     if isinstance(error, SchemaViolation):
-        lines = [f"refused by the schema, nothing written: at {p or '/'}: {message} "
+        lines = [f"refused by the schema, nothing written: at {show_pointer(p)}: {message} "
                  f"[rule {rule!r}]" for p, rule, _, message in error.errors[:3]]
-        lines.append(f"change the value at {error.pointer or '/'} so that rule {error.rule!r} "
-                     "holds, then ctrl+s again")
+        lines.append(f"change the value at {show_pointer(error.pointer)} so that rule "
+                     f"{error.rule!r} holds, then ctrl+s again")
         return "\n".join(lines)
     if isinstance(error, LockTimeout):
         return f"{error}\nthe text is kept: ctrl+s tries again"

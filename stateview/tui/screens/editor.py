@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Select, Static, Switch, TextArea
 from textual.widgets.text_area import LanguageDoesNotExist
 
+from ..._errors import show_pointer
 from ..._jsontext import join_pointer
 from .._patch import ABSENT, Guard, Op, Path, diff_ops
 from .._valuetext import Refusal, ValueChecker, multi_line, parse_value, to_text
@@ -61,7 +62,7 @@ class EditorScreen(SaveDialog):
             schema: the whole schema (for ``$ref`` s); ``node``: the part for this place.
             text: the starting text (default: ``original`` as JSON).
         """
-        super().__init__(f"edit {join_pointer(path) or '/'}", path, original, guards, commit)
+        super().__init__(f"edit {show_pointer(join_pointer(path))}", path, original, guards, commit)
         self.node = node
         self.checker = ValueChecker(schema, node)
         self.start = to_text(None if original is ABSENT else original) if text is None \

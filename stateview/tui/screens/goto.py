@@ -66,11 +66,16 @@ class GotoScreen(PromptScreen):
 
     def __init__(self, document: Any, value: str = "") -> None:
         super().__init__("go to JSON Pointer", value,
-                         "e.g. /clients/alice/score ('' is the root); tab or → completes a key")
+                         "e.g. /clients/alice/score ('' is the root); typing replaces the "
+                         "pointer shown, end keeps it; tab or → completes a key")
         self.document = document
 
     def on_mount(self) -> None:
-        self.query_one(Input).suggester = PointerSuggester(self.document)
+        field = self.query_one(Input)
+        field.suggester = PointerSuggester(self.document)
+        # Selected, so that a pointer typed from the top replaces the one shown rather than
+        # being appended to it ("/log/settings").
+        field.select_all()
 
     def action_complete(self) -> None:
         field = self.query_one(Input)

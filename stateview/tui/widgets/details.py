@@ -71,7 +71,8 @@ class DetailsPane(VerticalScroll):
             ("type     ", label), (json_type(value), ""),
         )
         if isinstance(value, (dict, list)):
-            head.append(f" ({len(value):,} {'keys' if isinstance(value, dict) else 'items'})")
+            noun = "key" if isinstance(value, dict) else "item"
+            head.append(f" ({len(value):,} {noun}{'' if len(value) == 1 else 's'})")
         parts: list[Any] = [head]
         if schema is not None:
             parts.append(self._schema_text(path, schema, issues))

@@ -95,5 +95,5 @@ class StatusBar(Static):
         if self.readonly_reason:
             text.append(f"read-only: {self.readonly_reason}", style("status--warn"))
         else:
-            text.append("editable (e edit, d delete)", muted)
+            text.append("editable: e edit · a add · r rename · d delete · u undo", muted)
         return text
