@@ -369,6 +369,7 @@ def test_the_change_feed_marks_the_sessions_own_commits(live):
                   for i, change in enumerate(entry.changes)}
         assert ("/clients/bob/score", True) in marked
         assert ("/counter", False) in marked
+        await wait_until(pilot, lambda: app.query_one(ChangeFeed).up_to_date, "the feed")
         lines = [str(app.query_one(ChangeFeed).get_option_at_index(i).prompt)
                  for i in range(app.query_one(ChangeFeed).option_count)]
         assert any("you /clients/bob/score" in line for line in lines)

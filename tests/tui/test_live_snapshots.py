@@ -6,6 +6,8 @@ pictures do not depend on the run.
 
 from __future__ import annotations
 
+from stateview.tui.widgets.feed import ChangeFeed
+
 from ._helpers import DOC, SIZE, make_app, wait_until, write_atomic
 
 
@@ -42,6 +44,7 @@ def test_the_change_feed_grouped_per_version_with_focus(snap_compare, state_file
             before = app.loads
             write_atomic(state_file, version)
             await wait_until(pilot, lambda: app.loads > before, "the next version")  # noqa: B023
+        await wait_until(pilot, lambda: app.query_one(ChangeFeed).up_to_date, "the feed")
         await pilot.press("tab", "tab", "down", "down")
         await pilot.pause()
 

@@ -6,6 +6,7 @@ nothing in the picture depends on the run: no paths, pids, times or sizes that v
 
 from __future__ import annotations
 
+from stateview.tui.widgets.feed import ChangeFeed
 from stateview.tui.widgets.status import StatusBar
 
 from ._helpers import DOC, SCHEMA, SIZE, make_app, wait_until, write_atomic
@@ -21,6 +22,7 @@ def settled(app, then=None):
                              "the schema verdict")
         if then is not None:
             await then(pilot)
+        await wait_until(pilot, lambda: app.query_one(ChangeFeed).up_to_date, "the feed")
         await pilot.pause()
 
     return run_before

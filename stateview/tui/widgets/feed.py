@@ -125,6 +125,11 @@ class ChangeFeed(OptionList):
     def on_mount(self) -> None:
         self._rebuild()
 
+    @property
+    def up_to_date(self) -> bool:
+        """Every recorded entry is in the list (no rebuild is waiting for its turn)."""
+        return self._rebuild_due is None
+
     def add(self, changes: list[Change], when: datetime, pid: Any = None,
             program: Any = None, own: Collection[tuple[Key, ...]] = ()) -> FeedEntry:
         """Record one version's changes (shown at ``when``, last committed by ``pid``);
