@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -130,3 +131,26 @@ def labels(app: StateViewApp) -> list[str]:
 
 def cursor_pointer(app: StateViewApp) -> str | None:
     return app._cursor_pointer()
+
+
+_HOLD_EXCLUSIVE = """
+import sys, stateview
+with stateview.open(sys.argv[1], exclusive=True) as state:
+    print("holding", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@contextlib.contextmanager
+def exclusive_holder(path: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding ``path`` open with ``exclusive=True`` until the block ends (or
+    until a test kills it)."""
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_EXCLUSIVE, str(path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        yield holder
+    finally:
+        if holder.poll() is None:
+            holder.communicate("\n", timeout=30)
+        holder.communicate(timeout=10)  # reaps it and closes the pipes

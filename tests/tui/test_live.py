@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from datetime import datetime
 
@@ -20,6 +18,7 @@ from ._helpers import (
     commit_in_process,
     cursor_pointer,
     drive,
+    exclusive_holder,
     labels,
     loaded_once_more,
     make_app,
@@ -246,19 +245,10 @@ def test_opening_a_broken_file_offers_the_recovery_plan(tmp_path):
     drive(app, scenario, wait_loaded=False)
 
 
-_HOLD_EXCLUSIVE = """
-import sys, time, stateview
-with stateview.open(sys.argv[1], exclusive=True) as state:
-    print("holding", flush=True)
-    sys.stdin.readline()
-"""
 
 
 def test_an_exclusive_holder_makes_the_view_read_only_and_says_who(state_file):
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_EXCLUSIVE, str(state_file)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+    with exclusive_holder(state_file) as holder:
         app = make_app(state_file)
 
         async def scenario(pilot):
@@ -274,5 +264,3 @@ def test_an_exclusive_holder_makes_the_view_read_only_and_says_who(state_file):
             assert state_file.read_bytes() == before
 
         drive(app, scenario)
-    finally:
-        holder.communicate("\n", timeout=30)

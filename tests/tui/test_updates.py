@@ -19,6 +19,7 @@ from ._helpers import (
     commit_in_process,
     cursor_pointer,
     drive,
+    exclusive_holder,
     labels,
     loaded_once_more,
     make_app,
@@ -172,19 +173,10 @@ def test_a_burst_of_50_commits_is_coalesced_and_ends_on_the_newest(state_file):
     drive(app, scenario)
 
 
-_HOLD_EXCLUSIVE = """
-import sys, stateview
-with stateview.open(sys.argv[1], exclusive=True) as state:
-    print("holding", flush=True)
-    sys.stdin.readline()
-"""
 
 
 def test_a_killed_exclusive_holder_frees_the_view_within_about_a_second(state_file):
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_EXCLUSIVE, str(state_file)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+    with exclusive_holder(state_file) as holder:
         app = make_app(state_file)
 
         async def scenario(pilot):
@@ -201,10 +193,6 @@ def test_a_killed_exclusive_holder_frees_the_view_within_about_a_second(state_fi
             assert "lock free" in bar and "read-only" not in bar
 
         drive(app, scenario)
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-        holder.communicate(timeout=10)  # reaps it and closes the pipes
 
 
 def test_p_pauses_live_updates_counting_commits_and_resumes_on_the_newest(state_file):
