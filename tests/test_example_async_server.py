@@ -4,32 +4,19 @@ count kept; the operator's `stateview set` reaches connected clients at once."""
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "counter_server.py"
+from example_helpers import kill_example, start_example
+
 LIMIT = 60.0
 
 
-def _start(state: Path) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen([sys.executable, str(EXAMPLE), "--state", str(state), "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("serving"), line
-    return proc, int(line.rsplit(":", 1)[1])
 
 
-def _kill(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.stdout is not None
-    proc.stdout.close()
 
 
 class Client:
@@ -54,7 +41,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_every_acknowledged_increment_survives_sigkill_under_load(tmp_path):
     state = tmp_path / "counters.json"
-    proc, port = _start(state)
+    proc, port = start_example("counter_server.py", state)
     acked: list[list[tuple[str, int]]] = [[] for _ in range(8)]
     stop = threading.Event()
 
@@ -82,7 +69,7 @@ def test_every_acknowledged_increment_survives_sigkill_under_load(tmp_path):
     deadline = time.monotonic() + LIMIT
     while sum(map(len, acked)) < 300 and time.monotonic() < deadline:
         time.sleep(0.01)
-    _kill(proc)  # while the eight clients are still sending
+    kill_example(proc)  # while the eight clients are still sending
     stop.set()
     for t in threads:
         t.join(LIMIT)
@@ -95,19 +82,20 @@ def test_every_acknowledged_increment_survives_sigkill_under_load(tmp_path):
         assert len(set(counts)) == len(counts) and counts[0] >= 1
         assert on_disk.get(name, 0) >= counts[-1]
 
-    proc, port = _start(state)  # and the server starts again from exactly that
+    # and the server starts again from exactly that
+    proc, port = start_example("counter_server.py", state)
     try:
         c = Client(port)
         assert c.ask("GET c0") == f"VALUE c0 {on_disk['c0']}"
         assert c.ask("INCR c0") == f"OK c0 {on_disk['c0'] + 1}"
         c.close()
     finally:
-        _kill(proc)
+        kill_example(proc)
 
 
 def test_the_operator_banner_and_pause_reach_a_running_server(tmp_path):
     state = tmp_path / "counters.json"
-    proc, port = _start(state)
+    proc, port = start_example("counter_server.py", state)
     try:
         c = Client(port)
         assert c.hello == "HELLO welcome"
@@ -124,5 +112,5 @@ def test_the_operator_banner_and_pause_reach_a_running_server(tmp_path):
         assert answer == "PAUSED"
         c.close()
     finally:
-        _kill(proc)
+        kill_example(proc)
     assert json.loads(state.read_text())["settings"] == {"banner": "back at 5", "paused": True}

@@ -1,30 +1,10 @@
 """The example server, run for real: clients, `kill -9`, restart, nothing acknowledged lost."""
 
 import json
-import signal
-import subprocess
-import sys
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "scoreboard_server.py"
-
-
-def _start(state: Path) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen([sys.executable, str(EXAMPLE), "--state", str(state), "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("serving"), line
-    return proc, int(line.rsplit(":", 1)[1])
-
-
-def _kill(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.stdout is not None
-    proc.stdout.close()
+from example_helpers import kill_example, start_example
 
 
 def _post(port: int, name: str) -> int:
@@ -35,30 +15,30 @@ def _post(port: int, name: str) -> int:
 
 def test_acknowledged_scores_survive_kill_9_and_restart(tmp_path):
     state = tmp_path / "scores.json"
-    proc, port = _start(state)
+    proc, port = start_example("scoreboard_server.py", state)
     try:
         with ThreadPoolExecutor(8) as pool:
             acknowledged = list(pool.map(lambda i: _post(port, f"c{i % 4}"), range(80)))
     finally:
-        _kill(proc)
+        kill_example(proc)
     # every increment was acknowledged with a distinct count per client
     for name in range(4):
         assert sorted(a for i, a in enumerate(acknowledged) if i % 4 == name) == list(range(1, 21))
 
-    proc, port = _start(state)
+    proc, port = start_example("scoreboard_server.py", state)
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/clients", timeout=10) as resp:
             board = json.load(resp)
         assert {k: v["score"] for k, v in board.items()} == {f"c{i}": 20 for i in range(4)}
         assert _post(port, "c0") == 21
     finally:
-        _kill(proc)
+        kill_example(proc)
     assert json.loads(state.read_text())["clients"]["c0"]["score"] == 21
 
 
 def test_profile_refused_by_schema_is_a_400_and_changes_nothing(tmp_path):
     state = tmp_path / "scores.json"
-    proc, port = _start(state)
+    proc, port = start_example("scoreboard_server.py", state)
     try:
         _post(port, "alice")
         before = state.read_bytes()
@@ -72,4 +52,4 @@ def test_profile_refused_by_schema_is_a_400_and_changes_nothing(tmp_path):
             assert "schema violation at /clients/alice/profile" in json.load(e)["error"]
         assert state.read_bytes() == before
     finally:
-        _kill(proc)
+        kill_example(proc)
