@@ -1,7 +1,7 @@
 """What a change callback receives, and the JSON Pointers at which two versions differ.
 
 Local commits report what they changed with the same precision as a reload reports another
-writer's commit (``_tree.merge``): a changed, added or removed value is named by its own
+writer's commit (``_document.merge``): a changed, added or removed value is named by its own
 pointer, a container only when its type changed or it was added or removed whole.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._jsontext import escape_token
 from .types import ChangeSource
 
 __all__ = ["ChangeEvent", "changed_pointers"]
@@ -41,12 +42,12 @@ def _diff(old: Any, new: Any, base: str, out: list[str]) -> None:
     told, tnew = type(old), type(new)
     if told is dict and tnew is dict:
         for k, v in new.items():
-            pointer = f"{base}/{_esc(k)}"
+            pointer = f"{base}/{escape_token(k)}"
             if k in old:
                 _diff(old[k], v, pointer, out)
             else:
                 out.append(pointer)
-        out.extend(f"{base}/{_esc(k)}" for k in old if k not in new)
+        out.extend(f"{base}/{escape_token(k)}" for k in old if k not in new)
     elif told is list and tnew is list:
         for i, (a, b) in enumerate(zip(old, new, strict=False)):
             _diff(a, b, f"{base}/{i}", out)
@@ -55,6 +56,3 @@ def _diff(old: Any, new: Any, base: str, out: list[str]) -> None:
     elif told is not tnew or old != new:
         out.append(base)
 
-
-def _esc(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")

@@ -8,6 +8,7 @@ from textual.binding import Binding, BindingType
 from textual.suggester import Suggester
 from textual.widgets import Input
 
+from ..._jsontext import escape_token, unescape_token
 from .._model import children, resolve
 from .prompt import PromptScreen
 
@@ -16,13 +17,6 @@ __all__ = ["GotoScreen", "PointerSuggester"]
 _SCAN_LIMIT = 200_000
 """Keys looked at for one completion: bounds a keystroke's cost in a huge object."""
 
-
-def _unescape(token: str) -> str:
-    return token.replace("~1", "/").replace("~0", "~")
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 class PointerSuggester(Suggester):
@@ -41,19 +35,19 @@ def complete(document: Any, value: str) -> str | None:
     if not value.startswith("/"):
         return None
     *parents, last = value[1:].split("/")
-    path = resolve(document, [_unescape(p) for p in parents])
+    path = resolve(document, [unescape_token(p) for p in parents])
     if path is None:
         return None
     container = document
     for key in path:
         container = container[key]
-    prefix = _unescape(last)
+    prefix = unescape_token(last)
     for i, (key, _) in enumerate(children(container)):
         if i >= _SCAN_LIMIT:
             break
         text = str(key)
         if text.startswith(prefix) and text != prefix:
-            return value[: len(value) - len(last)] + _escape(text)
+            return value[: len(value) - len(last)] + escape_token(text)
     return None
 
 
