@@ -11,7 +11,7 @@ can wait runs on the event loop:
 3. **The end** runs on the loop: the commit is queued (or memory rolled back), which never
    waits, since the block's owner holds the lock and every other writer waits for it.
 4. **Durability** is awaited in a worker thread, which joins the group commit as a thread
-   would: it leads the write or waits for the one carrying its change.
+   would: it leads the write or waits for the one carrying the change (``_aio_workers``).
 
 Tasks of one loop enter their transactions one at a time through an ``asyncio.Lock`` (the
 *gate*), so that they queue on the loop rather than in threads. While the gate is closed a
@@ -30,10 +30,10 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import _group_commit, _hooks, _statefile
+from ._aio_workers import durable, pool
 from ._changes import ChangeEvent
 from ._engine_state import Ticket as _Ticket
 from ._errors import StateError
@@ -42,9 +42,6 @@ from ._statefile import StateFile
 __all__ = ["ChangeStream", "aopen", "arefresh", "atransaction"]
 
 log = logging.getLogger("stateview")
-
-_WORKERS = 64  # threads that wait for locks and fsyncs; one leads each write, the rest sleep
-
 
 class _Local(threading.local):
     #: The task a worker thread is beginning a transaction (or refreshing) for.
@@ -59,8 +56,6 @@ _gates: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 _streams: weakref.WeakKeyDictionary[StateFile, weakref.WeakSet[ChangeStream]] = \
     weakref.WeakKeyDictionary()
-_executor: ThreadPoolExecutor | None = None
-_executor_guard = threading.Lock()
 
 
 class _AioHooks(_hooks.Hooks):
@@ -117,25 +112,6 @@ class _AioHooks(_hooks.Hooks):
 _hooks.install(_AioHooks())
 
 
-def _pool() -> ThreadPoolExecutor:
-    """The worker threads. Not the loop's default executor: a program's own blocking calls
-    must not hold up commits, nor ours its calls."""
-    global _executor
-    with _executor_guard:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(_WORKERS, thread_name_prefix="stateview-aio")
-        return _executor
-
-
-def _forget_pool_after_fork() -> None:
-    global _executor, _executor_guard
-    _executor, _executor_guard = None, threading.Lock()  # the parent's threads are not here
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool_after_fork)
-
-
 def _gate(state: StateFile, loop: asyncio.AbstractEventLoop) -> asyncio.Lock:
     gates = _gates.get(state)
     if gates is None:
@@ -186,7 +162,7 @@ async def atransaction(state: StateFile) -> AsyncIterator[Any]:
         if opened:
             gate.release()
     if ticket is not None:
-        await _durable(loop, state, ticket)
+        await durable(state, ticket)
 
 
 def _begin_here(state: StateFile, cm: contextlib.AbstractContextManager[Any],
@@ -232,7 +208,7 @@ class _Begin:
         return root
 
     async def in_worker(self, loop: asyncio.AbstractEventLoop) -> Any:
-        self.future = loop.run_in_executor(_pool(), self.run)
+        self.future = loop.run_in_executor(pool(), self.run)
         try:
             return await asyncio.shield(self.future)
         except asyncio.CancelledError as e:
@@ -262,44 +238,6 @@ def _end(cm: contextlib.AbstractContextManager[Any]) -> _Ticket | None:
     finally:
         _local.handing = None
     return handed[0] if handed else None
-
-
-def _wait_durable(state: StateFile, ticket: _Ticket, loop: asyncio.AbstractEventLoop,
-                  future: asyncio.Future[None]) -> None:
-    """In a worker: join the group commit as a thread would (lead the write, or wait for the
-    one carrying the change), then wake the task."""
-    error: BaseException | None = None
-    try:
-        with state._st.cond:
-            state._st.waiters -= 1  # the count hand_over took: _await counts this thread now
-            state._await(ticket)
-        state._dispatch()  # change events before the task sees its commit done
-    except BaseException as e:  # the commit's own error, for the task
-        error = e
-    with contextlib.suppress(RuntimeError):  # the loop is closed: no one is waiting
-        loop.call_soon_threadsafe(_settle, state, future, error)
-
-
-def _settle(state: StateFile, future: asyncio.Future[None], error: BaseException | None) -> None:
-    if not future.done():
-        if error is None:
-            future.set_result(None)
-        else:
-            future.set_exception(error)
-    elif error is not None:  # its task was cancelled while the commit was written
-        log.warning("%s: the commit of a cancelled transaction failed: %s", state.path, error)
-
-
-async def _durable(loop: asyncio.AbstractEventLoop, state: StateFile, ticket: _Ticket) -> None:
-    """Until the commit is durable. Cancelled, the change (already part of the document) is
-    written all the same by the worker, or fails and memory goes back for everyone, as for a
-    thread interrupted during its write."""
-    future: asyncio.Future[None] = loop.create_future()
-    try:
-        _pool().submit(_wait_durable, state, ticket, loop, future)
-    except RuntimeError:  # no thread can start (the interpreter is exiting): wait here
-        _wait_durable(state, ticket, loop, future)
-    await future
 
 
 # -- change streams, refresh, open ---------------------------------------------------------------
@@ -371,13 +309,13 @@ async def arefresh(state: StateFile) -> bool:
         finally:
             _local.acting = None
 
-    return await asyncio.get_running_loop().run_in_executor(_pool(), refresh)
+    return await asyncio.get_running_loop().run_in_executor(pool(), refresh)
 
 
 async def aopen(path: str | os.PathLike[str], **options: Any) -> StateFile:
     """See :func:`stateview.aopen`."""
     future = asyncio.get_running_loop().run_in_executor(
-        _pool(), functools.partial(_statefile.open, path, **options))
+        pool(), functools.partial(_statefile.open, path, **options))
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:

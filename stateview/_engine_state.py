@@ -121,6 +121,10 @@ class EngineState:
     graveyard: list[tuple[Any, Any]] = field(default_factory=list)
     #: A list's elements before its first change since the durable version, by ``id``.
     list_journal: dict[int, tuple[Any, list[Any]]] = field(default_factory=dict)
+    #: The open transaction's undo log, one level per nesting depth: each container the level
+    #: changed (by ``id``, in the order of first change) with its entries before that change.
+    #: Empty when no transaction is open.
+    undo: list[dict[int, tuple[Any, Any]]] = field(default_factory=list)
     #: The change callbacks, in subscription order.
     callbacks: list[Callable[[ChangeEvent], None]] = field(default_factory=list)
     #: Changes not yet dispatched: an event, or a local commit as its (before, after) bytes,
@@ -172,7 +176,7 @@ def reset_after_fork(st: EngineState, store: FileStore, me: object) -> bool:
     if mine:  # the block goes on here, and ends in an error rather than a commit
         st.txn_forked = True
     else:
-        st.txn_owner, st.txn_depth = None, 0
+        st.txn_owner, st.txn_depth, st.undo = None, 0, []
     st.lock_held, st.keeper_watching = False, False
     store.after_fork()
     return busy

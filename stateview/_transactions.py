@@ -31,7 +31,6 @@ class _Block:
 
     dirty: int
     failures: int
-    savepoint: bytes | None  # memory at its start, when other commits were still in flight
 
 
 class Transactions(GroupCommit):
@@ -67,14 +66,13 @@ class Transactions(GroupCommit):
     def _transaction(self) -> Iterator[Any]:
         st = self._st
         me = _hooks.current.owner()
-        savepoint = b""  # an inner block's start
         block: _Block | None = None  # an outermost block's start
         with st.cond:
             self._check_open()
             if self.readonly:
                 raise refuse_write(self.path)
             if st.txn_owner == me:
-                savepoint = self._serialize()
+                self._open_level()
                 st.txn_depth += 1
             else:
                 block = self._begin_block(me)
@@ -84,13 +82,14 @@ class Transactions(GroupCommit):
             with st.cond:
                 if block is None:
                     st.txn_depth -= 1
-                    self._reset_to(savepoint, "rolled back to the start of the inner block")
+                    self._undo_level("rolled back to the start of the inner block")
                 else:
                     self._roll_back_block(block)
             raise
         if block is None:
             with st.cond:
                 st.txn_depth -= 1
+                self._keep_level()
             return
         with st.cond:
             handed_over = self._commit_block(block)
@@ -109,19 +108,25 @@ class Transactions(GroupCommit):
         except BaseException:
             self._end_transaction()
             raise
-        # Changes of other threads still on their way to disk are not ours to undo.
-        savepoint = self._serialize() if st.writing or st.pending else None
-        return _Block(st.dirty, st.failures, savepoint)
+        # The block's own changes are logged for undoing them: changes of other threads still
+        # on their way to disk are not the block's to undo. (A serialized copy of the document
+        # as the block began did the same, at the cost of the whole document per block.)
+        st.undo = []
+        self._open_level()
+        return _Block(st.dirty, st.failures)
 
     def _roll_back_block(self, block: _Block) -> None:
         st = self._st
         if st.txn_forked:
             st.txn_forked = False
             self._reset_to(st.committed, "forked inside a transaction")
+        elif st.failures != block.failures:
+            # A write under the block failed and memory went back to the durable version:
+            # the block's changes, if it made any since, go too.
+            if st.dirty != block.dirty:
+                self._reset_to(st.committed, "transaction rolled back after a failed commit")
         elif st.dirty != block.dirty:
-            self._reset_to(block.savepoint if block.savepoint is not None and
-                           st.failures == block.failures else st.committed,
-                           "transaction rolled back")
+            self._undo_level("transaction rolled back")
         self._end_transaction()
 
     def _commit_block(self, block: _Block) -> bool:
@@ -153,12 +158,11 @@ class Transactions(GroupCommit):
             if self._schema is not None:
                 self._schema.validate(st.root)
         except SchemaViolation:
-            self._reset_to(block.savepoint if block.savepoint is not None else st.committed,
-                           "transaction refused by the schema")
+            self._undo_level("transaction refused by the schema")
             self._end_transaction()
             raise
         ticket = self._queue_commit()
-        st.txn_owner = None
+        st.txn_owner, st.undo = None, []
         st.cond.notify_all()
         if _hooks.current.hand_over(self._facade(), ticket):  # awaited off the event loop
             return True
@@ -167,7 +171,7 @@ class Transactions(GroupCommit):
 
     def _end_transaction(self) -> None:
         st = self._st
-        st.txn_owner, st.txn_depth = None, 0
+        st.txn_owner, st.txn_depth, st.undo = None, 0, []
         self._release_if_idle()
         st.open_batch.cond.notify()  # commits queued during the block may be written now
         st.cond.notify_all()
@@ -182,7 +186,7 @@ class Transactions(GroupCommit):
             if self.readonly:
                 raise refuse_write(self.path)
             if st.txn_owner == _hooks.current.owner():
-                self._journal_list(node)
+                self._note_change(node)
                 yield
                 st.dirty += 1
                 return
