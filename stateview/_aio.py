@@ -1,4 +1,7 @@
-"""asyncio support: transactions a task awaits, change streams, open and refresh off the loop.
+"""asyncio support: the engine's hooks for tasks, and the transactions a task awaits.
+
+(Opening, closing, refreshing and change streams are in ``_aio_lifecycle``, the wait for a
+commit to be durable in ``_aio_workers``.)
 
 A task's transaction is the engine's ``transaction()``, driven in parts so that nothing that
 can wait runs on the event loop:
@@ -23,25 +26,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import logging
-import os
 import threading
 import time
 import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
-from . import _group_commit, _hooks, _statefile
+from . import _group_commit, _hooks
 from ._aio_workers import durable, pool
-from ._changes import ChangeEvent
 from ._engine_state import Ticket as _Ticket
 from ._errors import StateError
 from ._statefile import StateFile
 
-__all__ = ["ChangeStream", "aopen", "arefresh", "atransaction"]
+__all__ = ["atransaction", "gate_of", "local", "streams"]
 
-log = logging.getLogger("stateview")
 
 class _Local(threading.local):
     #: The task a worker thread is beginning a transaction (or refreshing) for.
@@ -54,8 +52,9 @@ _local = _Local()
 _gates: weakref.WeakKeyDictionary[
     StateFile, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
 ] = weakref.WeakKeyDictionary()
-_streams: weakref.WeakKeyDictionary[StateFile, weakref.WeakSet[ChangeStream]] = \
-    weakref.WeakKeyDictionary()
+#: The change streams of each StateFile (``_aio_lifecycle.ChangeStream``), ended at its close.
+streams: weakref.WeakKeyDictionary[StateFile, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
+local = _local
 
 
 class _AioHooks(_hooks.Hooks):
@@ -73,20 +72,20 @@ class _AioHooks(_hooks.Hooks):
         return threading.get_ident()
 
     @staticmethod
-    def before_wait(state: StateFile) -> None:
+    def before_wait(state: StateFile, instead: str | None = None) -> None:
         loop = asyncio._get_running_loop()
         if loop is None or _local.acting is not None:  # a worker, or a begin that never waits
             return
         gates = _gates.get(state)
         gate = gates.get(loop) if gates is not None else None
         owner = state._st.txn_owner
-        if (gate is not None and gate.locked()) or (
-                isinstance(owner, asyncio.Future) and owner.get_loop() is loop):
+        if (gate is not None and gate.locked()) or _of_loop(owner, loop):
             raise StateError(
                 f"{state.path}: another task of this event loop is in a transaction; waiting "
-                "for it here would block the loop that task needs to finish. Make this "
-                "change inside `async with state.atransaction()` (and close the StateFile "
-                "once no task is in one)")
+                "for it here would block the loop that task needs to finish. "
+                + (instead or "Make this change inside `async with state.atransaction()`."))
+        if owner == threading.get_ident():
+            raise _opened_by_the_loops_thread(state)
 
     @staticmethod
     def hand_over(state: StateFile, ticket: _Ticket) -> bool:
@@ -105,14 +104,46 @@ class _AioHooks(_hooks.Hooks):
 
     @staticmethod
     def closed(state: StateFile) -> None:
-        for stream in list(_streams.get(state, ())):
+        for stream in list(streams.get(state, ())):
             stream._end()
 
 
 _hooks.install(_AioHooks())
 
 
-def _gate(state: StateFile, loop: asyncio.AbstractEventLoop) -> asyncio.Lock:
+def _of_loop(owner: object, loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether a transaction's owner is a task of ``loop``."""
+    return isinstance(owner, asyncio.Future) and owner.get_loop() is loop
+
+
+def _opened_by_the_loops_thread(state: StateFile) -> StateError:
+    return StateError(
+        f"{state.path}: this thread opened a transaction outside any task, and now runs an "
+        "event loop whose task would wait for it: the transaction can only end once the "
+        "loop returns. End the blocking `transaction()` before the loop runs, or use "
+        "`async with state.atransaction()` in the task.")
+
+
+def _refuse_block_held_across_await(state: StateFile, loop: asyncio.AbstractEventLoop) -> None:
+    """Raise when another task of ``loop`` holds a blocking ``transaction()`` (the caller
+    holds the gate: a task's ``atransaction`` cannot be open).
+
+    Waiting for it would not hang by itself, but its end would: its commit is awaited on the
+    loop, blocking it, and would wait for this task's block, which needs the loop to end.
+    """
+    owner = state._st.txn_owner
+    if _of_loop(owner, loop):
+        raise StateError(
+            f"{state.path}: another task of this event loop holds a blocking "
+            "`transaction()` across an `await`; this block would wait for it, and once it "
+            "ended its commit would block the loop this block needs. A transaction that "
+            "awaits inside must be `async with state.atransaction()`.")
+    if owner == threading.get_ident():
+        raise _opened_by_the_loops_thread(state)
+
+
+def gate_of(state: StateFile, loop: asyncio.AbstractEventLoop) -> asyncio.Lock:
+    """The gate of ``loop`` for ``state``: its tasks hold it from their begin to their end."""
     gates = _gates.get(state)
     if gates is None:
         gates = _gates[state] = weakref.WeakKeyDictionary()
@@ -138,10 +169,11 @@ async def atransaction(state: StateFile) -> AsyncIterator[Any]:
             yield root
         return
     loop = asyncio.get_running_loop()
-    gate = _gate(state, loop)
+    gate = gate_of(state, loop)
     await gate.acquire()
     opened = True  # this frame releases the gate (unless a worker still needs it closed)
     try:
+        _refuse_block_held_across_await(state, loop)
         cm = state.transaction()
         root = _begin_here(state, cm, task)
         if root is _NOT_HERE:
@@ -238,91 +270,3 @@ def _end(cm: contextlib.AbstractContextManager[Any]) -> _Ticket | None:
     finally:
         _local.handing = None
     return handed[0] if handed else None
-
-
-# -- change streams, refresh, open ---------------------------------------------------------------
-
-_END = object()
-
-
-class ChangeStream:
-    """``async for event in state.changes():`` (see :meth:`StateFile.changes`).
-
-    Subscribed when made, so that no commit made after ``changes()`` returns is missed;
-    events wait in an unbounded queue until read. ``aclose()`` (or the StateFile's close)
-    ends it; a stream dropped unread unsubscribes when collected.
-    """
-
-    def __init__(self, state: StateFile, poll: float | None) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._done = False
-        self._unsubscribe = None
-        if state._st.closed:
-            self._queue.put_nowait(_END)
-            return
-        loop, queue = self._loop, self._queue
-
-        def deliver(event: ChangeEvent) -> None:  # in whichever thread made the change
-            with contextlib.suppress(RuntimeError):  # the loop is closed: no one is reading
-                loop.call_soon_threadsafe(queue.put_nowait, event)
-
-        self._unsubscribe = unsubscribe = state.on_change(deliver, poll=poll)
-        weakref.finalize(self, unsubscribe)
-        streams = _streams.get(state)
-        if streams is None:
-            streams = _streams[state] = weakref.WeakSet()
-        streams.add(self)
-
-    def __aiter__(self) -> ChangeStream:
-        return self
-
-    async def __anext__(self) -> ChangeEvent:
-        if self._done:
-            raise StopAsyncIteration
-        event = await self._queue.get()
-        if event is _END:
-            await self.aclose()
-            raise StopAsyncIteration
-        return event  # type: ignore[no-any-return]
-
-    async def aclose(self) -> None:
-        """Stop receiving events."""
-        self._done = True
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-
-    def _end(self) -> None:
-        """The StateFile was closed (in any thread): end after the events already queued."""
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, _END)
-
-
-async def arefresh(state: StateFile) -> bool:
-    """See :meth:`StateFile.arefresh`."""
-    task = asyncio.current_task()
-
-    def refresh() -> bool:
-        _local.acting = task  # inside the task's own block, refresh() returns at once
-        try:
-            return state.refresh()
-        finally:
-            _local.acting = None
-
-    return await asyncio.get_running_loop().run_in_executor(pool(), refresh)
-
-
-async def aopen(path: str | os.PathLike[str], **options: Any) -> StateFile:
-    """See :func:`stateview.aopen`."""
-    future = asyncio.get_running_loop().run_in_executor(
-        pool(), functools.partial(_statefile.open, path, **options))
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        future.add_done_callback(_close_unwanted)  # opened for no one: let go of it
-        raise
-
-
-def _close_unwanted(future: asyncio.Future[StateFile]) -> None:
-    if not future.cancelled() and future.exception() is None:
-        future.result().close()

@@ -38,7 +38,9 @@ class AsyncMethods:
 
         While one task of a loop is in an ``atransaction``, a plain mutation (or a blocking
         ``transaction()``, ``refresh()``, ``close()``) from another task of that loop would
-        have to wait on the loop for it; it raises :class:`StateError` instead.
+        have to wait on the loop for it; it raises :class:`StateError` instead. So does an
+        ``atransaction`` while another task of the loop holds a blocking ``transaction()``
+        across an ``await`` (the end of that block would wait on the loop for this one).
         """
         from ._aio import atransaction
 
@@ -50,15 +52,39 @@ class AsyncMethods:
         This program's commits and, with ``poll`` (seconds), other processes' commits noticed
         by watching the file. The iteration ends when the StateFile is closed.
         """
-        from ._aio import ChangeStream
+        from ._aio_lifecycle import ChangeStream
 
         return ChangeStream(self._as_statefile(), poll)
 
     async def arefresh(self) -> bool:
         """:meth:`StateFile.refresh` off the event loop. Returns whether anything changed."""
-        from ._aio import arefresh
+        from ._aio_lifecycle import arefresh
 
         return await arefresh(self._as_statefile())
+
+    async def aclose(self) -> None:
+        """:meth:`StateFile.close` without blocking the event loop.
+
+        Waits, off the loop, until the tasks of this loop in an :meth:`atransaction` have
+        ended their blocks, other threads' and loops' transactions have ended, and every
+        queued commit is durable (or failed); then releases the lock and ends the change
+        streams. A task of this loop that tries to begin a transaction meanwhile gets
+        :class:`Closed` once it is closed. Cancelled, the close still completes.
+
+        (A blocking :meth:`close` from a task while another task of the loop is in an
+        ``atransaction`` raises :class:`StateError` instead: it would wait on the loop for a
+        block that needs the loop.)
+        """
+        from ._aio_lifecycle import aclose
+
+        await aclose(self._as_statefile())
+
+    async def __aenter__(self) -> StateFile:
+        """``async with await stateview.aopen(...) as state:`` closes with :meth:`aclose`."""
+        return self._as_statefile()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     def _as_statefile(self) -> StateFile:
         return self  # type: ignore[return-value]  # only StateFile mixes this in
@@ -75,7 +101,7 @@ async def aopen(
 ) -> StateFile:
     """:func:`stateview.open` off the event loop: reading a big file, checking it against its
     schema and waiting for the lock do not hold up other tasks. Same arguments and errors."""
-    from ._aio import aopen as _aopen
+    from ._aio_lifecycle import aopen as _aopen
 
     return await _aopen(path, default=default, schema=schema, backups=backups,
                         exclusive=exclusive, lock_timeout=lock_timeout)

@@ -8,6 +8,7 @@ and fork").
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -23,13 +24,25 @@ class Hooks:
 
     @staticmethod
     def owner() -> object:
-        """Who a transaction opened now belongs to (and who is inside it): this thread."""
+        """Who a transaction opened now belongs to (and who is inside it): this thread.
+
+        Unless an event loop runs in this thread: then asyncio support is installed (it is
+        the task's, not the thread's), whether or not an ``async`` method was called yet. A
+        blocking ``transaction()`` held across an ``await`` by one task, with the owner taken
+        to be the loop's thread, would otherwise let every other task's mutation in.
+        """
+        aio = sys.modules.get("asyncio")  # not imported: no loop runs (and none is imported)
+        if aio is not None and aio._get_running_loop() is not None:
+            from . import _aio  # noqa: F401  # installs its hooks
+
+            if current is not _BASE:
+                return current.owner()
         return threading.get_ident()
 
     @staticmethod
-    def before_wait(state: StateFile) -> None:
+    def before_wait(state: StateFile, instead: str | None = None) -> None:
         """Called (mutex held) before this thread may wait for another owner's transaction
-        to end; may raise rather than wait forever."""
+        to end; may raise rather than wait forever, saying what to call ``instead``."""
 
     @staticmethod
     def hand_over(state: StateFile, ticket: Ticket) -> bool:
@@ -42,7 +55,8 @@ class Hooks:
         """Called once a StateFile is closed, without its mutex."""
 
 
-current: Hooks = Hooks()
+_BASE = Hooks()
+current: Hooks = _BASE
 
 
 def install(hooks: Hooks) -> None:

@@ -151,7 +151,7 @@ class StateFile(Transactions, AsyncMethods):
                 # committed since. (Waiting for other threads' queued commits would wait for
                 # the block itself.)
                 return False
-            _hooks.current.before_wait(self)
+            _hooks.current.before_wait(self, "Use `await state.arefresh()`.")
             self._drain()
             changed = self._refresh_unlocked()
         self._dispatch()
@@ -188,7 +188,8 @@ class StateFile(Transactions, AsyncMethods):
         with st.cond:
             if st.closed:
                 return
-            _hooks.current.before_wait(self)
+            _hooks.current.before_wait(
+                self, "Use `await state.aclose()`, which waits for that task's block to end.")
             self._drain()
             st.closed = True
             self._drop_spare()

@@ -98,7 +98,8 @@ class Transactions(GroupCommit):
 
     def _begin_block(self, me: object) -> _Block:
         st = self._st
-        _hooks.current.before_wait(self._facade())
+        _hooks.current.before_wait(
+            self._facade(), "Use `async with state.atransaction()` in this task too.")
         self._wait_for_other_blocks()
         fresh = self._take_lock()
         st.txn_owner, st.txn_depth = me, 1

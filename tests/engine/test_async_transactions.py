@@ -163,8 +163,13 @@ def test_a_plain_mutation_from_another_task_during_an_atransaction_raises(path):
         await inside.wait()
         with pytest.raises(stateview.StateError, match="atransaction"):
             state["b"] = 1  # waiting here would deadlock the loop
-        with pytest.raises(stateview.StateError, match="atransaction"):
+        with pytest.raises(stateview.StateError, match="arefresh"):
             state.refresh()
+        blocking = state.transaction()
+        with pytest.raises(stateview.StateError, match=r"atransaction\(\)` in this task"):
+            blocking.__enter__()
+        with pytest.raises(stateview.StateError, match="aclose"):
+            state.close()
         assert state["b"] == 0
         leave.set()
         await task
