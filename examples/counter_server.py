@@ -97,7 +97,7 @@ async def serve(path: str, port: int) -> None:
         async with server:
             await server.serve_forever()
     finally:
-        await asyncio.to_thread(state.close)  # waits for commits in flight; ends `changes()`
+        await state.aclose()  # waits for the blocks and commits in flight; ends `changes()`
         await follower
 
 
