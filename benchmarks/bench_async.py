@@ -194,7 +194,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["", f"{result['date']}, {m['cores']} cores, Python {m['python']}, "
               f"{result['filesystem'].get('type')}, load average "
               f"{result['load_average_1min'][0]:g} to {result['load_average_1min'][1]:g}, "
-              f"{result['size']} document, {result['budget_s']:g} s per mode.",
+              f"{result['size']} document, {result['budget_s']:g} s per mode."
+              + (f" {result['note']}" if result.get("note") else ""),
               "", "| target | value | need | result |", "|---|---:|---|---|"]
     for t in result["targets"]:
         verdict = "PASS" if t["pass"] else "**FAIL**"
@@ -210,6 +211,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="0.6 s per mode")
     parser.add_argument("--dir", default=None, help="where the state files go")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    parser.add_argument("--note", default="", help="what else ran on the machine, for the record")
     args = parser.parse_args()
     budget, slice_s = (0.6, 0.3) if args.quick else (args.budget, args.slice)
     load_before = os.getloadavg()[0]
@@ -220,7 +222,7 @@ def main() -> None:
     load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     result = {"date": report.now(), "size": args.size, "workers": WORKERS,
               "budget_s": budget, "slice_s": slice_s, "machine": report.machine(),
-              "load_average_1min": load, "filesystem": fs, "modes": modes,
+              "load_average_1min": load, "note": args.note, "filesystem": fs, "modes": modes,
               "targets": targets(modes)}
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "async.json"), "w") as f:
