@@ -72,6 +72,14 @@ class _AioHooks(_hooks.Hooks):
         return threading.get_ident()
 
     @staticmethod
+    def runs_on(owner: object, thread: int) -> bool:
+        if owner == thread:
+            return True
+        if not isinstance(owner, asyncio.Future) or thread != threading.get_ident():
+            return False
+        return owner.get_loop() is asyncio._get_running_loop()  # a task of this thread's loop
+
+    @staticmethod
     def before_wait(state: StateFile, instead: str | None = None) -> None:
         loop = asyncio._get_running_loop()
         if loop is None or _local.acting is not None:  # a worker, or a begin that never waits

@@ -40,6 +40,11 @@ class Hooks:
         return threading.get_ident()
 
     @staticmethod
+    def runs_on(owner: object, thread: int) -> bool:
+        """Whether a transaction's ``owner`` can only end in ``thread`` (its own)."""
+        return owner == thread
+
+    @staticmethod
     def before_wait(state: StateFile, instead: str | None = None) -> None:
         """Called (mutex held) before this thread may wait for another owner's transaction
         to end; may raise rather than wait forever, saying what to call ``instead``."""

@@ -15,6 +15,7 @@ import threading
 import time
 import weakref
 
+from . import _hooks
 from ._errors import LockTimeout, StorageError
 from ._rollback import Rollback
 
@@ -57,8 +58,9 @@ class LockHold(Rollback):
 
     def _holds_lock_for(self, thread: int) -> bool:
         """Whether this StateFile keeps the lock until ``thread`` moves on (the lock's
-        check against a thread waiting for itself through a second handle)."""
-        return self._st.txn_owner == thread
+        check against a thread waiting for itself through a second handle; with asyncio,
+        the block of a task of the loop that ``thread`` runs)."""
+        return _hooks.current.runs_on(self._st.txn_owner, thread)
 
     def _lock_releasable(self) -> bool:
         """Nothing under way, and the lock is this StateFile's to let go of (not held for

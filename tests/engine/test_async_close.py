@@ -335,3 +335,24 @@ def test_a_blocking_transaction_held_across_an_await_before_any_async_call(path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["mutation: StateError", "atransaction: StateError",
                                         "{'a': 1, 'b': 0}"]
+
+
+def test_a_second_handle_used_inside_a_tasks_block_fails_at_once(path):
+    first = stateview.open(path, default={"a": 0, "b": 0}, lock_timeout=30)
+    second = stateview.open(path, lock_timeout=30)
+
+    async def main() -> None:
+        async with first.atransaction() as root:  # holds the lock until the block ends
+            root["a"] = 1
+            with pytest.raises(stateview.StateError, match="another StateFile of the same file"):
+                second["b"] = 2  # would wait the whole lock_timeout on the loop, for itself
+        with first.transaction() as root:  # a blocking block of the task: the same
+            root["a"] = 2
+            with pytest.raises(stateview.StateError, match="another StateFile of the same file"):
+                second["b"] = 2
+
+    run(main())
+    second["b"] = 3  # after the blocks: both handles write
+    assert second.snapshot() == {"a": 2, "b": 3}
+    first.close()
+    second.close()
