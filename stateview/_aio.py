@@ -48,13 +48,13 @@ class _Local(threading.local):
     handing: list[_Ticket] | None = None
 
 
-_local = _Local()
+#: What the running thread does for a task (read by ``_aio_lifecycle`` too).
+local = _Local()
 _gates: weakref.WeakKeyDictionary[
     StateFile, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
 ] = weakref.WeakKeyDictionary()
 #: The change streams of each StateFile (``_aio_lifecycle.ChangeStream``), ended at its close.
 streams: weakref.WeakKeyDictionary[StateFile, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
-local = _local
 
 
 class _AioHooks(_hooks.Hooks):
@@ -62,7 +62,7 @@ class _AioHooks(_hooks.Hooks):
 
     @staticmethod
     def owner() -> object:
-        acting = _local.acting
+        acting = local.acting
         if acting is not None:
             return acting
         if asyncio._get_running_loop() is not None:
@@ -82,7 +82,7 @@ class _AioHooks(_hooks.Hooks):
     @staticmethod
     def before_wait(state: StateFile, instead: str | None = None) -> None:
         loop = asyncio._get_running_loop()
-        if loop is None or _local.acting is not None:  # a worker, or a begin that never waits
+        if loop is None or local.acting is not None:  # a worker, or a begin that never waits
             return
         gates = _gates.get(state)
         gate = gates.get(loop) if gates is not None else None
@@ -97,7 +97,7 @@ class _AioHooks(_hooks.Hooks):
 
     @staticmethod
     def hand_over(state: StateFile, ticket: _Ticket) -> bool:
-        handing = _local.handing
+        handing = local.handing
         if handing is None:
             return False
         # Counted as waited for from now on: otherwise, until the worker starts waiting, the
@@ -215,11 +215,11 @@ def _begin_here(state: StateFile, cm: contextlib.AbstractContextManager[Any],
                 or (not state.exclusive
                     and time.monotonic() - state._st.lock_since >= _group_commit._HOG_SECONDS)):
             return _NOT_HERE
-        _local.acting = task
+        local.acting = task
         try:
             return cm.__enter__()
         finally:
-            _local.acting = None
+            local.acting = None
     finally:
         state._st.mutex.release()
 
@@ -235,11 +235,11 @@ class _Begin:
         self.future: asyncio.Future[Any] | None = None
 
     def run(self) -> Any:
-        _local.acting = self.task
+        local.acting = self.task
         try:
             root = self.cm.__enter__()
         finally:
-            _local.acting = None
+            local.acting = None
         with self.guard:
             self.owned = not self.abandoned
         if not self.owned:
@@ -272,9 +272,9 @@ class _Begin:
 def _end(cm: contextlib.AbstractContextManager[Any]) -> _Ticket | None:
     """End the block on the loop; the queued commit, if it changed anything."""
     handed: list[_Ticket] = []
-    _local.handing = handed
+    local.handing = handed
     try:
         cm.__exit__(None, None, None)
     finally:
-        _local.handing = None
+        local.handing = None
     return handed[0] if handed else None
