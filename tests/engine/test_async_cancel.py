@@ -187,3 +187,27 @@ async def settle_writes(state: StateFile) -> None:
         if not state._st.writing:
             return
         await asyncio.sleep(0.005)
+
+
+def test_every_task_whose_commit_a_failed_write_carried_gets_its_error(path):
+    fs = HeldFsync()
+    state = StateFile(path, default={"x": 0, "a": 0, "b": 0, "c": 0}, fs=fs)
+
+    async def main() -> None:
+        fs.armed = fs.fail = True
+        first = asyncio.create_task(_set(state, "x", 1))
+        await wait_event(fs.entered)  # x's write is held; a, b, c queue behind it
+        queued = [asyncio.create_task(_set(state, key, 1)) for key in "abc"]
+        for _ in range(int(LIMIT / 0.002)):
+            if len(state._st.pending) == 3:
+                break
+            await asyncio.sleep(0.002)
+        fs.go.set()  # x's write fails; the queued ones fail with it (built on it)
+        results = await asyncio.gather(first, *queued, return_exceptions=True)
+        assert all(isinstance(r, stateview.CommitFailed) for r in results), results
+        assert state.snapshot() == {"x": 0, "a": 0, "b": 0, "c": 0}
+        await asyncio.gather(*(_set(state, key, 2) for key in "xabc"))  # it works again
+
+    run(main())
+    assert_on_disk(state, {"x": 2, "a": 2, "b": 2, "c": 2})
+    state.close()
