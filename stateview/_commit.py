@@ -4,7 +4,9 @@ The caller holds the lock. :func:`replace_file` either makes ``data`` the file's
 or raises :class:`CommitFailed` with the file showing what it showed before and no temp file
 left. Every file-system call goes through the :class:`~stateview._fs.FileSystem` seam.
 
-It runs five phases, each a function below that holds its own failure path:
+It first looks at the state file and at the backups the rotation will move (a look that
+fails fails the commit, with nothing changed yet), then runs five phases, each a function
+below that holds its own failure path:
 
 1. write the new version: into ``.NAME.spare`` if nobody has it open, else a new
    ``.NAME.<random>.tmp`` (create with O_EXCL|O_NOFOLLOW, mode/owner, write, fsync, close);
@@ -27,7 +29,7 @@ import stat
 from collections.abc import Callable
 
 from ._errors import CommitFailed
-from ._fs import FileSystem
+from ._fs import FileSystem, present
 from ._paths import StatePaths
 
 __all__ = ["replace_file"]
@@ -59,9 +61,10 @@ def replace_file(
     """
     current = _current_status(paths, fs)
     recycle = recycle and fs.recycles and current is not None
+    chain = _backup_chain(paths, fs, backups) if current is not None else (0, False)
     temp, written = _write_new_version(paths, data, fs, current, recycle)
     previous = _publish(paths, fs, temp, current)
-    moves, frees = _backup_moves(paths, fs, backups, previous, recycle)
+    moves, frees = _backup_moves(paths, chain, backups, previous, recycle)
     done = _sync_or_undo(paths, fs, previous, [] if frees else moves, before_sync)
     _after_durable(paths, fs, previous, moves, done, backups)
     if current is not None:
@@ -215,33 +218,63 @@ def _narrow_siblings(paths: StatePaths, fs: FileSystem, backups: int, mode: int)
             continue
 
 
+def _backup_chain(paths: StatePaths, fs: FileSystem, backups: int) -> tuple[int, bool]:
+    """Look, before anything is written, at which backups the rotation will move.
+
+    Looked at through the seam and before phase 1, so that a name that cannot be looked at
+    fails the commit while nothing has changed: taken as free, the rename onto it could
+    free a kept version before the commit is durable; taken as present, the rotation would
+    stop short and leave an orphan.
+
+    Returns:
+        How many backups, from ``NAME.bak`` on, form an unbroken chain (at most
+        ``backups - 1``: those that shift up one generation), and whether the oldest kept
+        one (the next name up) exists, so that the shift would free it.
+
+    Raises:
+        CommitFailed: a backup's name could not be looked at (anything but "not there").
+    """
+    if backups == 0:
+        return 0, False
+    top = 0
+    while top + 1 < backups and _present(paths, fs, paths.backup(top + 1)):
+        top += 1
+    return top, top + 1 == backups and _present(paths, fs, paths.backup(top + 1))
+
+
+def _present(paths: StatePaths, fs: FileSystem, path: str) -> bool:
+    try:
+        return present(fs, path)
+    except OSError as e:
+        raise CommitFailed(paths.target, "looking at the backups", e) from e
+
+
 def _backup_moves(
-    paths: StatePaths, fs: FileSystem, backups: int, previous: str | None, recycle: bool
+    paths: StatePaths, chain: tuple[int, bool], backups: int, previous: str | None,
+    recycle: bool,
 ) -> tuple[list[tuple[str, str]], bool]:
     """The renames that move ``previous`` into ``NAME.bak`` and shift the older backups.
+
+    Args:
+        chain: what :func:`_backup_chain` found before the commit began (the lock keeps
+            every other writer, and recovery, from changing the backups since).
 
     Returns:
         The renames in order, and whether one of them replaces (frees) a kept version: then
         they must wait until the commit is durable, or a failed commit would lose it.
     """
-    # A look-up, not a step of the seam: a name that cannot be looked at is taken as free, and
-    # the rename onto it then fails in the seam (routing these through FileSystem.lexists
-    # makes an injected EIO here skip the rotation silently; see docs/design.md, "The seam").
     if previous is None:
         return [], False
     if backups == 0:
         return ([(previous, paths.spare)] if recycle else []), False
+    top, oldest_exists = chain
     moves: list[tuple[str, str]] = []
     frees = False
     # Only what moves up displaces the oldest: a gap in the chain stops the shift.
     shifting = [previous] + [paths.backup(g) for g in range(1, backups)]
-    top = 0
-    while top + 1 < len(shifting) and os.path.lexists(shifting[top + 1]):
-        top += 1
-    oldest = paths.backup(top + 1)
-    if top + 1 == backups and os.path.lexists(oldest):
+    if oldest_exists:
         if recycle:
-            moves.append((oldest, paths.spare))
+            moves.append((paths.backup(top + 1), paths.spare))
         else:
             frees = True
     for generation in range(top + 1, 0, -1):

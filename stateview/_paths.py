@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 
 from ._errors import StorageError
+from ._fs import FileSystem, get_default, present
 from .types import LeftoverKind
 
 __all__ = ["Leftover", "StatePaths", "check_openable", "planted_by_another_user"]
@@ -98,11 +99,16 @@ class StatePaths:
         """``NAME.bak`` for generation 1, ``NAME.bak.N`` after it."""
         return self.target + (".bak" if generation == 1 else f".bak.{generation}")
 
-    def new_corrupt(self) -> str:
+    def new_corrupt(self, fs: FileSystem | None = None) -> str:
+        """A free ``NAME.corrupt-<UTC stamp>`` name (looked for through ``fs``'s seam).
+
+        Raises:
+            OSError: a candidate name could not be looked at.
+        """
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         path = f"{self.target}.corrupt-{stamp}"
         n = 1
-        while os.path.lexists(path):
+        while present(fs or get_default(), path):
             n += 1
             path = f"{self.target}.corrupt-{stamp}-{n}"
         return path
@@ -125,7 +131,22 @@ class StatePaths:
         return sibling if os.path.exists(sibling) else None
 
     def leftovers(self) -> list[Leftover]:
-        """Temp files, backups and set-aside copies beside the state file, sorted by kind."""
+        """:meth:`find_leftovers`, or none when the directory cannot be listed (for check and
+        the UI, which report what they can; recovery must not take "none" for an answer)."""
+        try:
+            return self.find_leftovers()
+        except OSError:
+            return []
+
+    def find_leftovers(self, fs: FileSystem | None = None) -> list[Leftover]:
+        """Temp files, backups and set-aside copies beside the state file, sorted by kind.
+
+        Args:
+            fs: the seam that lists the directory (the default file system if ``None``).
+
+        Raises:
+            OSError: the directory exists but cannot be listed.
+        """
         name = re.escape(self.name)
         previous = re.compile(rf"^\.{name}\.prev-[0-9a-f]+\.tmp$")
         temp = re.compile(rf"^\.{name}\.[A-Za-z0-9_-]+\.tmp$")
@@ -133,8 +154,8 @@ class StatePaths:
         corrupt = re.compile(rf"^{name}\.corrupt-.+$")
         found: list[Leftover] = []
         try:
-            entries = os.listdir(self.directory)
-        except OSError:
+            entries = (fs or get_default()).listdir(self.directory)
+        except FileNotFoundError:
             return found
         for entry in sorted(entries):
             full = os.path.join(self.directory, entry)

@@ -81,6 +81,9 @@ def test_fault_at_every_step_of_recover_apply(tmp_path: Any) -> None:
         _fs.set_default(previous)
     forget_lock(probe_path)
     assert probe.calls, "recover made no file-system call through the seam"
+    # Listing the directory, probing the kernel lock, looking for a free name to set the
+    # bytes aside, and the lock's own steps are all steps the faults below reach.
+    assert {"listdir", "flock_busy", "lstat", "read_bytes"} <= set(probe.calls), probe.calls
     problems = []
     for code in (errno.EIO, errno.ENOSPC):
         for n in range(1, len(probe.calls) + 1):
