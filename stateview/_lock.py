@@ -22,7 +22,6 @@ import errno
 import fcntl
 import logging
 import os
-import stat
 import threading
 import time
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 from . import _fs
 from ._errors import LockTimeout, StateError
 from ._holder import program
+from ._lock_file import close, match_state_file, open_lock_file, same_file
 from ._lock_record import (
     HOST,
     LockState,
@@ -40,7 +40,6 @@ from ._lock_record import (
     pid_alive,
     probe,
     read_info,
-    refuse_foreign,
 )
 
 __all__ = ["LockState", "ProcessLock", "pid_alive", "probe", "process_lock", "read_info"]
@@ -131,7 +130,8 @@ class ProcessLock:
         """After flock: match the lock file to the state file, and write the record."""
         self._depth = 1
         self.exclusive = exclusive
-        self._match_state_file()
+        assert self._fd is not None
+        match_state_file(self._fs, self._fd, self.path, self.target)
         previous = self._read()
         self.info = {
             "pid": os.getpid(),
@@ -236,7 +236,7 @@ class ProcessLock:
         """Close the descriptor, dropping its flock; the next acquire opens the file again."""
         fd, self._fd, self._ident = self._fd, None, None
         if fd is not None:
-            _close(self._fs, fd)
+            close(self._fs, fd)
 
     def last_commit_token(self) -> str | None:
         """The token of the last commit, as read when the lock was taken (or since set)."""
@@ -264,61 +264,13 @@ class ProcessLock:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _open(self) -> int:
-        """Open the lock file, created with the state file's mode (0644 before it exists).
-
-        Raises:
-            OSError: the state file cannot be looked at, or the lock file cannot be opened
-                or is not a file of its own.
-        """
-        try:
-            mode = stat.S_IMODE(self._fs.stat(self.target).st_mode)
-        except FileNotFoundError:
-            mode = 0o644
-        fd = self._fs.open_lock(self.path, mode)
-        try:
-            st = self._fs.fstat(fd)
-            refuse_foreign(self.path, st)
-        except BaseException:
-            _close(self._fs, fd)
-            raise
-        self._ident = (st.st_dev, st.st_ino)
-        return fd
-
-    def _match_state_file(self) -> None:
-        """Give the lock file the state file's mode and owner.
-
-        With a lock file more open than the state file, any local user could open it and
-        hold flock forever, keeping every writer out (chmod 600 on the state file is meant
-        to keep them away from it altogether). Matching is best effort (a warning).
-
-        Raises:
-            OSError: the state file or the lock file cannot be looked at (a missing state
-                file, before its first commit, has nothing to match).
-        """
-        assert self._fd is not None
-        try:
-            want = self._fs.stat(self.target)
-        except FileNotFoundError:
-            return
-        mine = self._fs.fstat(self._fd)
-        try:
-            if os.geteuid() == 0 and (mine.st_uid, mine.st_gid) != (want.st_uid, want.st_gid):
-                self._fs.fchown(self._fd, want.st_uid, want.st_gid)
-            if stat.S_IMODE(mine.st_mode) != stat.S_IMODE(want.st_mode) and \
-                    os.geteuid() in (0, mine.st_uid):
-                self._fs.fchmod(self._fd, stat.S_IMODE(want.st_mode))
-        except OSError as e:
-            log.warning("%s: could not match the state file's mode and owner: %s",
-                        self.path, e)
-
     def _flock(self, deadline: float, timeout: float) -> None:
         delay = 0.0005
         while True:
             if self._fd is not None:
                 self.intact()  # a descriptor the program closed is forgotten, and reopened
             if self._fd is None:
-                self._fd = self._open()
+                self._fd, self._ident = open_lock_file(self._fs, self.path, self.target)
                 self._size = -1
             try:
                 self._fs.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -327,7 +279,7 @@ class ProcessLock:
                     raise
             else:
                 try:
-                    same = self._same_file()
+                    same = same_file(self._fs, self.path, self._ident)
                 except BaseException:
                     self._abandon_descriptor()  # locked: closing it lets the lock go
                     raise
@@ -342,14 +294,6 @@ class ProcessLock:
                                   timeout)
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 0.005)  # short: flock is not fair, a long nap loses the race
-
-    def _same_file(self) -> bool:
-        assert self._fd is not None
-        try:
-            st = self._fs.lstat(self.path)
-        except FileNotFoundError:
-            return False
-        return (st.st_dev, st.st_ino) == self._ident
 
     def _read(self) -> dict[str, Any]:
         assert self._fd is not None
@@ -398,13 +342,6 @@ def _forget_after_fork() -> None:
         lock._abandon_descriptor()
     _registry.clear()
     _registry_lock = threading.Lock()
-
-
-def _close(fs: _fs.FileSystem, fd: int) -> None:
-    """Close a lock descriptor through the seam; an error still closed it (see
-    :meth:`~stateview._fs.FileSystem.close_lock`), so there is nothing more to do."""
-    with contextlib.suppress(OSError):
-        fs.close_lock(fd)
 
 
 if hasattr(os, "register_at_fork"):

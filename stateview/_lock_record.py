@@ -8,11 +8,9 @@ take no lock and may catch it half-written; that reads as ``{}``.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import socket
-import stat
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +20,7 @@ from ._holder import real_holder
 
 __all__ = [
     "HOST", "LockState", "busy_holder", "decode", "encode", "now", "pid_alive", "probe",
-    "read_info", "refuse_foreign",
+    "read_info",
 ]
 
 HOST = socket.gethostname()
@@ -130,24 +128,3 @@ def busy_holder(lock_path: str, fs: _fs.FileSystem, fd: int | None) -> dict[str,
     pid = info.get("pid")
     alive = isinstance(pid, int) and pid_alive(pid)
     return real_holder(info, st, alive, fs)
-
-
-def refuse_foreign(path: str, st: os.stat_result) -> None:
-    """Refuse a lock file that is not a file of its own.
-
-    Its record is written over whatever it is, and it is given the state file's owner: a
-    FIFO or a hard link to another file that someone planted at ``NAME.lock`` in a shared
-    directory (where hard links to others' files are allowed, as on macOS) would have that
-    file overwritten, or taken over.
-
-    Raises:
-        OSError: naming what is wrong and what to do.
-    """
-    if not stat.S_ISREG(st.st_mode):
-        what = "not a regular file"
-    elif st.st_nlink != 1:
-        what = f"a file with {st.st_nlink} names (hard links)"
-    else:
-        return
-    raise OSError(errno.EINVAL, f"it is {what}, so it cannot hold the lock record; "
-                  "nothing but stateview uses it: remove it, then try again", path)
