@@ -15,7 +15,7 @@ import time
 
 from . import _jsontext
 from ._changes import ChangeEvent, changed_pointers
-from ._document import merge
+from ._document_merge import merge
 from ._errors import CorruptFile, InvalidValue
 from ._file_store import FileVersion
 from ._lock_hold import LockHold
