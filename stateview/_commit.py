@@ -29,8 +29,9 @@ import stat
 from collections.abc import Callable
 
 from ._errors import CommitFailed
-from ._fs import FileSystem, present
+from ._fs import FileSystem
 from ._paths import StatePaths
+from ._rotation import backup_chain, backup_moves, rename_all
 
 __all__ = ["replace_file"]
 
@@ -61,10 +62,10 @@ def replace_file(
     """
     current = _current_status(paths, fs)
     recycle = recycle and fs.recycles and current is not None
-    chain = _backup_chain(paths, fs, backups) if current is not None else (0, False)
+    chain = backup_chain(paths, fs, backups) if current is not None else (0, False)
     temp, written = _write_new_version(paths, data, fs, current, recycle)
     previous = _publish(paths, fs, temp, current)
-    moves, frees = _backup_moves(paths, chain, backups, previous, recycle)
+    moves, frees = backup_moves(paths, chain, backups, previous, recycle)
     done = _sync_or_undo(paths, fs, previous, [] if frees else moves, before_sync)
     _after_durable(paths, fs, previous, moves, done, backups)
     if current is not None:
@@ -170,7 +171,7 @@ def _sync_or_undo(
     """
     done: list[tuple[str, str]] = []
     try:
-        _rename_all(fs, moves, done)
+        rename_all(fs, moves, done)
         if before_sync is not None:
             before_sync()
         fs.fsync_dir(paths.directory)
@@ -194,7 +195,7 @@ def _after_durable(
     commit), except into the spare: that rename would not be durable before the next commit
     writes into it. The oldest version is then freed, as without a spare.
     """
-    _rename_all(fs, [move for move in moves[len(done):] if move[1] != paths.spare], done)
+    rename_all(fs, [move for move in moves[len(done):] if move[1] != paths.spare], done)
     if previous is not None and backups == 0 and (previous, paths.spare) not in done:
         _remove(fs, previous)  # no backups: it goes, unless it became the spare
 
@@ -216,82 +217,6 @@ def _narrow_siblings(paths: StatePaths, fs: FileSystem, backups: int, mode: int)
                 fs.chmod(path, stat.S_IMODE(st.st_mode) & mode)
         except OSError:
             continue
-
-
-def _backup_chain(paths: StatePaths, fs: FileSystem, backups: int) -> tuple[int, bool]:
-    """Look, before anything is written, at which backups the rotation will move.
-
-    Looked at through the seam and before phase 1, so that a name that cannot be looked at
-    fails the commit while nothing has changed: taken as free, the rename onto it could
-    free a kept version before the commit is durable; taken as present, the rotation would
-    stop short and leave an orphan.
-
-    Returns:
-        How many backups, from ``NAME.bak`` on, form an unbroken chain (at most
-        ``backups - 1``: those that shift up one generation), and whether the oldest kept
-        one (the next name up) exists, so that the shift would free it.
-
-    Raises:
-        CommitFailed: a backup's name could not be looked at (anything but "not there").
-    """
-    if backups == 0:
-        return 0, False
-    top = 0
-    while top + 1 < backups and _present(paths, fs, paths.backup(top + 1)):
-        top += 1
-    return top, top + 1 == backups and _present(paths, fs, paths.backup(top + 1))
-
-
-def _present(paths: StatePaths, fs: FileSystem, path: str) -> bool:
-    try:
-        return present(fs, path)
-    except OSError as e:
-        raise CommitFailed(paths.target, "looking at the backups", e) from e
-
-
-def _backup_moves(
-    paths: StatePaths, chain: tuple[int, bool], backups: int, previous: str | None,
-    recycle: bool,
-) -> tuple[list[tuple[str, str]], bool]:
-    """The renames that move ``previous`` into ``NAME.bak`` and shift the older backups.
-
-    Args:
-        chain: what :func:`_backup_chain` found before the commit began (the lock keeps
-            every other writer, and recovery, from changing the backups since).
-
-    Returns:
-        The renames in order, and whether one of them replaces (frees) a kept version: then
-        they must wait until the commit is durable, or a failed commit would lose it.
-    """
-    if previous is None:
-        return [], False
-    if backups == 0:
-        return ([(previous, paths.spare)] if recycle else []), False
-    top, oldest_exists = chain
-    moves: list[tuple[str, str]] = []
-    frees = False
-    # Only what moves up displaces the oldest: a gap in the chain stops the shift.
-    shifting = [previous] + [paths.backup(g) for g in range(1, backups)]
-    if oldest_exists:
-        if recycle:
-            moves.append((paths.backup(top + 1), paths.spare))
-        else:
-            frees = True
-    for generation in range(top + 1, 0, -1):
-        moves.append((shifting[generation - 1], paths.backup(generation)))
-    return moves, frees
-
-
-def _rename_all(
-    fs: FileSystem, moves: list[tuple[str, str]], done: list[tuple[str, str]]
-) -> None:
-    """Do ``moves`` in order until one fails, adding each one done to ``done``."""
-    for src, dst in moves:
-        try:
-            fs.replace(src, dst)
-        except OSError:
-            return
-        done.append((src, dst))
 
 
 def _write_spare(
