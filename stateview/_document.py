@@ -122,33 +122,8 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
                        "JSON has no references, copy it explicitly")
         seen.add(ident)
         if isinstance(value, Mapping):
-            node: Any = _DICT_TYPE()
-            node._parent, node._key, node._parts, node._stale, node._text, node._doc = (
-                parent, key, None, None, None, None)
-            for k, v in value.items():
-                if type(k) is not str:
-                    if not isinstance(k, str):
-                        bad = _Bad(f"key {k!r} is {a_type(k)}; JSON keys are strings")
-                        raise bad
-                    k = str.__str__(k)
-                if not k.isascii() and not _is_text(k):
-                    raise _Bad(f"the key {k!r} has a lone surrogate; it is not Unicode text")
-                try:
-                    dict.__setitem__(node, k, _adopt(v, node, k, depth + 1, seen))
-                except _Bad as bad:
-                    bad.path.append(k)
-                    raise
-        else:
-            node = _LIST_TYPE()
-            node._parent, node._key, node._parts, node._stale, node._text, node._doc = (
-                parent, key, None, None, None, None)
-            for i, v in enumerate(value):
-                try:
-                    list.append(node, _adopt(v, node, None, depth + 1, seen))
-                except _Bad as bad:
-                    bad.path.append(i)
-                    raise
-        return node
+            return _adopt_dict(value, parent, key, depth, seen)
+        return _adopt_list(value, parent, key, depth, seen)
     # Subclasses of the JSON scalars (IntEnum, str enums, numpy-free int subclasses) are
     # stored as their plain value, as json.dumps would write them.
     if isinstance(value, bool):
@@ -161,6 +136,40 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
         return _adopt(float(value), parent, key, depth, seen)
     raise _Bad(f"{a_type(t)} is not a JSON value (use dict, list, str, int, float, "
                "bool or None)")
+
+
+def _adopt_dict(value: Mapping[Any, Any], parent: Any, key: str | None, depth: int,
+                seen: set[int]) -> Any:
+    node: Any = _DICT_TYPE()
+    node._parent, node._key, node._parts, node._stale, node._text, node._doc = (
+        parent, key, None, None, None, None)
+    for k, v in value.items():
+        if type(k) is not str:
+            if not isinstance(k, str):
+                raise _Bad(f"key {k!r} is {a_type(k)}; JSON keys are strings")
+            k = str.__str__(k)
+        if not k.isascii() and not _is_text(k):
+            raise _Bad(f"the key {k!r} has a lone surrogate; it is not Unicode text")
+        try:
+            dict.__setitem__(node, k, _adopt(v, node, k, depth + 1, seen))
+        except _Bad as bad:
+            bad.path.append(k)
+            raise
+    return node
+
+
+def _adopt_list(value: list[Any] | tuple[Any, ...], parent: Any, key: str | None, depth: int,
+                seen: set[int]) -> Any:
+    node: Any = _LIST_TYPE()
+    node._parent, node._key, node._parts, node._stale, node._text, node._doc = (
+        parent, key, None, None, None, None)
+    for i, v in enumerate(value):
+        try:
+            list.append(node, _adopt(v, node, None, depth + 1, seen))
+        except _Bad as bad:
+            bad.path.append(i)
+            raise
+    return node
 
 
 def _is_text(s: str) -> bool:
