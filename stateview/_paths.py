@@ -231,25 +231,33 @@ def _check_links(path: str) -> None:
         pending = link.split(os.sep) + pending
 
 
-def planted_by_another_user(path: str, state: str) -> str | None:
+def planted_by_another_user(path: str, state: str, fs: FileSystem | None = None) -> str | None:
     """Why ``path``, a copy beside the ``state`` file, must not be restored, or ``None``.
 
     In a sticky, world-writable directory anyone may create a file named like a backup or a
     temp file; restoring it would put their content, and their ownership, in the state
     file. As with ``protected_symlinks``, only files of the caller, of the directory's owner
-    and of the state file's owner are trusted there.
+    and of the state file's owner are trusted there. The looks go through ``fs``'s seam (the
+    default file system if ``None``); a copy whose owner cannot be looked at is not trusted.
     """
+    fs = fs or get_default()
     try:
-        st = os.lstat(path)
-    except OSError:
-        return None
+        st = fs.lstat(path)
+    except FileNotFoundError:
+        return None  # gone: reading it says so
+    except OSError as e:
+        return f"its owner cannot be checked ({e.strerror or e}), so it is not restored"
     try:
-        if st.st_uid == os.lstat(state).st_uid:
+        if st.st_uid == fs.lstat(state).st_uid:
             return None
     except OSError:
-        pass  # no state file (yet): its owner trusts nothing here
+        pass  # no state file (yet), or no look at it: its owner vouches for nothing here
     directory = os.path.dirname(path)
-    if not _foreign(st, directory):
+    try:
+        dst = fs.stat(directory)
+    except OSError as e:
+        return f"its directory cannot be checked ({e.strerror or e}), so it is not restored"
+    if not _shared_by_others(st, dst):
         return None
     return (f"it belongs to uid {st.st_uid}, another user of the shared directory "
             f"{directory}; such a file is never restored (remove it)")
@@ -261,6 +269,11 @@ def _foreign(st: os.stat_result, directory: str) -> bool:
         dst = os.stat(directory)
     except OSError:
         return False
+    return _shared_by_others(st, dst)
+
+
+def _shared_by_others(st: os.stat_result, dst: os.stat_result) -> bool:
+    """Whether ``st`` is another user's in the sticky, world-writable directory ``dst``."""
     shared = dst.st_mode & stat.S_ISVTX and dst.st_mode & stat.S_IWOTH
     return bool(shared) and st.st_uid not in (os.geteuid(), dst.st_uid)
 

@@ -54,7 +54,7 @@ def examine_copy(paths: StatePaths, leftover: Leftover, fs: FileSystem,
                  schema: Schema | None) -> Examined:
     """:func:`examine` for a file beside the state file; another user's planted file in a
     shared directory is judged unreadable (never restored) without being read."""
-    planted = planted_by_another_user(leftover.path, paths.target)
+    planted = planted_by_another_user(leftover.path, paths.target, fs)
     if planted is not None:
         return Examined(leftover.kind, leftover.path, leftover.generation, error=planted)
     return examine(leftover.kind, leftover.path, fs, schema, leftover.generation)

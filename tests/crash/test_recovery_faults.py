@@ -12,6 +12,8 @@ import errno
 import os
 from typing import Any
 
+import pytest
+
 import stateview
 from stateview._statefile import StateFile
 
@@ -170,3 +172,28 @@ def test_a_failed_look_while_moving_a_previous_version_keeps_it_for_the_next_run
             problems.append(f"look {nth}: second run: exit {exit_code}, "
                             f"{sorted(after)}\n{out}{err}")
     assert not problems, "\n".join(problems)
+
+
+def test_a_copy_whose_owner_cannot_be_looked_at_is_never_restored(tmp_path: Any) -> None:
+    # In a shared directory only copies of trusted owners are restored; the look at a copy's
+    # owner goes through the seam, and a copy whose owner cannot be checked is not trusted
+    # (it is not taken for the caller's). With NAME.bak refused, nothing is left to restore.
+    path, bad = _damaged(tmp_path / "d")
+    backup = path + ".bak"
+
+    class OwnerHidden(FaultFS):
+        def lstat(self, p: str) -> os.stat_result:
+            if p == backup:
+                self.injected += 1
+                raise OSError(errno.EIO, "injected EIO", p)
+            return super().lstat(p)
+
+    fs = OwnerHidden(0, errno.EIO)
+    with pytest.raises(stateview.CorruptFile):
+        StateFile(path, fs=fs).close()
+    forget_lock(path)
+    assert fs.injected
+    assert files(os.path.dirname(path))[NAME] == bad  # untouched, for a person to fix
+    with stateview.open(path) as state:  # the look works again: the backup is restored
+        assert state.snapshot() == doc(1)
+    forget_lock(path)
