@@ -27,7 +27,7 @@ from ._errors import (
 from ._fs import FileSystem
 from ._statefile import ChangeEvent, StateFile, open
 from ._views import DictView, ListView
-from .types import JSON, ChangeSource, LeftoverKind, RecoveryAction, RecoveryVerdict
+from .types import JSON, ChangeSource, LeftoverKind, Node, RecoveryAction, RecoveryVerdict
 
 __version__ = "0.1.0"
 
@@ -44,6 +44,7 @@ __all__ = [
     "LeftoverKind",
     "ListView",
     "LockTimeout",
+    "Node",
     "PointerError",
     "RecoveryAction",
     "RecoveryVerdict",

@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from ._opening import UNSET as _UNSET
+from .types import JSONInput, Node
 
 if TYPE_CHECKING:
     from ._statefile import ChangeEvent, StateFile
@@ -22,7 +23,7 @@ __all__ = ["AsyncMethods", "aopen"]
 class AsyncMethods:
     """The methods an asyncio program awaits instead of the blocking ones."""
 
-    def atransaction(self) -> AbstractAsyncContextManager[Any]:
+    def atransaction(self) -> AbstractAsyncContextManager[Node]:
         """``async with state.atransaction() as root:``, the serializable transaction of
         :meth:`StateFile.transaction` for a task.
 
@@ -92,7 +93,7 @@ class AsyncMethods:
 
 async def aopen(
     path: str | os.PathLike[str],
-    default: Any = _UNSET,
+    default: JSONInput = _UNSET,
     schema: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     backups: int = 1,
     exclusive: bool = False,

@@ -1,7 +1,7 @@
 """What a change callback receives, and the JSON Pointers at which two versions differ.
 
 Local commits report what they changed with the same precision as a reload reports another
-writer's commit (``_document.merge``): a changed, added or removed value is named by its own
+writer's commit (``_document_merge.merge``): a changed, added or removed value is named by its own
 pointer, a container only when its type changed or it was added or removed whole.
 """
 

@@ -4,7 +4,9 @@ The caller holds the lock. :func:`replace_file` either makes ``data`` the file's
 or raises :class:`CommitFailed` with the file showing what it showed before and no temp file
 left. Every file-system call goes through the :class:`~stateview._fs.FileSystem` seam.
 
-It runs five phases, each a function below that holds its own failure path:
+It first looks at the state file and at the backups the rotation will move (a look that
+fails fails the commit, with nothing changed yet), then runs five phases, each a function
+below that holds its own failure path:
 
 1. write the new version: into ``.NAME.spare`` if nobody has it open, else a new
    ``.NAME.<random>.tmp`` (create with O_EXCL|O_NOFOLLOW, mode/owner, write, fsync, close);
@@ -29,6 +31,7 @@ from collections.abc import Callable
 from ._errors import CommitFailed
 from ._fs import FileSystem
 from ._paths import StatePaths
+from ._rotation import backup_chain, backup_moves, rename_all
 
 __all__ = ["replace_file"]
 
@@ -59,9 +62,10 @@ def replace_file(
     """
     current = _current_status(paths, fs)
     recycle = recycle and fs.recycles and current is not None
+    chain = backup_chain(paths, fs, backups) if current is not None else (0, False)
     temp, written = _write_new_version(paths, data, fs, current, recycle)
     previous = _publish(paths, fs, temp, current)
-    moves, frees = _backup_moves(paths, fs, backups, previous, recycle)
+    moves, frees = backup_moves(paths, chain, backups, previous, recycle)
     done = _sync_or_undo(paths, fs, previous, [] if frees else moves, before_sync)
     _after_durable(paths, fs, previous, moves, done, backups)
     if current is not None:
@@ -167,7 +171,7 @@ def _sync_or_undo(
     """
     done: list[tuple[str, str]] = []
     try:
-        _rename_all(fs, moves, done)
+        rename_all(fs, moves, done)
         if before_sync is not None:
             before_sync()
         fs.fsync_dir(paths.directory)
@@ -191,7 +195,7 @@ def _after_durable(
     commit), except into the spare: that rename would not be durable before the next commit
     writes into it. The oldest version is then freed, as without a spare.
     """
-    _rename_all(fs, [move for move in moves[len(done):] if move[1] != paths.spare], done)
+    rename_all(fs, [move for move in moves[len(done):] if move[1] != paths.spare], done)
     if previous is not None and backups == 0 and (previous, paths.spare) not in done:
         _remove(fs, previous)  # no backups: it goes, unless it became the spare
 
@@ -213,52 +217,6 @@ def _narrow_siblings(paths: StatePaths, fs: FileSystem, backups: int, mode: int)
                 fs.chmod(path, stat.S_IMODE(st.st_mode) & mode)
         except OSError:
             continue
-
-
-def _backup_moves(
-    paths: StatePaths, fs: FileSystem, backups: int, previous: str | None, recycle: bool
-) -> tuple[list[tuple[str, str]], bool]:
-    """The renames that move ``previous`` into ``NAME.bak`` and shift the older backups.
-
-    Returns:
-        The renames in order, and whether one of them replaces (frees) a kept version: then
-        they must wait until the commit is durable, or a failed commit would lose it.
-    """
-    # A look-up, not a step of the seam: a name that cannot be looked at is taken as free, and
-    # the rename onto it then fails in the seam (routing these through FileSystem.lexists
-    # makes an injected EIO here skip the rotation silently; see docs/design.md, "The seam").
-    if previous is None:
-        return [], False
-    if backups == 0:
-        return ([(previous, paths.spare)] if recycle else []), False
-    moves: list[tuple[str, str]] = []
-    frees = False
-    # Only what moves up displaces the oldest: a gap in the chain stops the shift.
-    shifting = [previous] + [paths.backup(g) for g in range(1, backups)]
-    top = 0
-    while top + 1 < len(shifting) and os.path.lexists(shifting[top + 1]):
-        top += 1
-    oldest = paths.backup(top + 1)
-    if top + 1 == backups and os.path.lexists(oldest):
-        if recycle:
-            moves.append((oldest, paths.spare))
-        else:
-            frees = True
-    for generation in range(top + 1, 0, -1):
-        moves.append((shifting[generation - 1], paths.backup(generation)))
-    return moves, frees
-
-
-def _rename_all(
-    fs: FileSystem, moves: list[tuple[str, str]], done: list[tuple[str, str]]
-) -> None:
-    """Do ``moves`` in order until one fails, adding each one done to ``done``."""
-    for src, dst in moves:
-        try:
-            fs.replace(src, dst)
-        except OSError:
-            return
-        done.append((src, dst))
 
 
 def _write_spare(

@@ -8,8 +8,8 @@ Every container remembers its parent and its key there, and caches its serialize
 whole (``_text``) and per entry (``_parts``). A mutation clears the caches on the path from the
 changed entry to the root and nowhere else, so serializing a 10 MB document after changing one
 value re-encodes one path and joins cached strings: the cost of a commit is the cost of the I/O.
-Reloading another process's version merges it into the same objects, so views a program holds
-stay valid and caches of unchanged parts survive.
+Reloading another process's version merges it into the same objects (:mod:`._document_merge`),
+so views a program holds stay valid and caches of unchanged parts survive.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from ._errors import InvalidValue, a_type
-from ._jsontext import MAX_DEPTH, escape_token, join_pointer
+from ._jsontext import MAX_DEPTH, join_pointer
 
-__all__ = ["Node", "adopt", "detach", "merge", "plain", "pointer_of", "serialize", "touch"]
+__all__ = ["TreeNode", "adopt", "detach", "plain", "pointer_of", "serialize", "touch"]
 
 
-class Node:
+class TreeNode:
     """Attributes shared by :class:`~stateview._views.DictView` and ``ListView``.
 
     The real classes declare the same ``__slots__``; this class only documents them.
@@ -122,33 +122,8 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
                        "JSON has no references, copy it explicitly")
         seen.add(ident)
         if isinstance(value, Mapping):
-            node: Any = _DICT_TYPE()
-            node._parent, node._key, node._parts, node._stale, node._text, node._doc = (
-                parent, key, None, None, None, None)
-            for k, v in value.items():
-                if type(k) is not str:
-                    if not isinstance(k, str):
-                        bad = _Bad(f"key {k!r} is {a_type(k)}; JSON keys are strings")
-                        raise bad
-                    k = str.__str__(k)
-                if not k.isascii() and not _is_text(k):
-                    raise _Bad(f"the key {k!r} has a lone surrogate; it is not Unicode text")
-                try:
-                    dict.__setitem__(node, k, _adopt(v, node, k, depth + 1, seen))
-                except _Bad as bad:
-                    bad.path.append(k)
-                    raise
-        else:
-            node = _LIST_TYPE()
-            node._parent, node._key, node._parts, node._stale, node._text, node._doc = (
-                parent, key, None, None, None, None)
-            for i, v in enumerate(value):
-                try:
-                    list.append(node, _adopt(v, node, None, depth + 1, seen))
-                except _Bad as bad:
-                    bad.path.append(i)
-                    raise
-        return node
+            return _adopt_dict(value, parent, key, depth, seen)
+        return _adopt_list(value, parent, key, depth, seen)
     # Subclasses of the JSON scalars (IntEnum, str enums, numpy-free int subclasses) are
     # stored as their plain value, as json.dumps would write them.
     if isinstance(value, bool):
@@ -161,6 +136,40 @@ def _adopt(value: Any, parent: Any, key: str | None, depth: int, seen: set[int])
         return _adopt(float(value), parent, key, depth, seen)
     raise _Bad(f"{a_type(t)} is not a JSON value (use dict, list, str, int, float, "
                "bool or None)")
+
+
+def _adopt_dict(value: Mapping[Any, Any], parent: Any, key: str | None, depth: int,
+                seen: set[int]) -> Any:
+    node: Any = _DICT_TYPE()
+    node._parent, node._key, node._parts, node._stale, node._text, node._doc = (
+        parent, key, None, None, None, None)
+    for k, v in value.items():
+        if type(k) is not str:
+            if not isinstance(k, str):
+                raise _Bad(f"key {k!r} is {a_type(k)}; JSON keys are strings")
+            k = str.__str__(k)
+        if not k.isascii() and not _is_text(k):
+            raise _Bad(f"the key {k!r} has a lone surrogate; it is not Unicode text")
+        try:
+            dict.__setitem__(node, k, _adopt(v, node, k, depth + 1, seen))
+        except _Bad as bad:
+            bad.path.append(k)
+            raise
+    return node
+
+
+def _adopt_list(value: list[Any] | tuple[Any, ...], parent: Any, key: str | None, depth: int,
+                seen: set[int]) -> Any:
+    node: Any = _LIST_TYPE()
+    node._parent, node._key, node._parts, node._stale, node._text, node._doc = (
+        parent, key, None, None, None, None)
+    for i, v in enumerate(value):
+        try:
+            list.append(node, _adopt(v, node, None, depth + 1, seen))
+        except _Bad as bad:
+            bad.path.append(i)
+            raise
+    return node
 
 
 def _is_text(s: str) -> bool:
@@ -335,113 +344,3 @@ def _item(value: Any, level: int) -> str:
     if t is _DICT_TYPE or t is _LIST_TYPE:
         return serialize(value, level + 1)
     return _scalar(value)
-
-
-Graves = dict[tuple[int, str], Any]
-_ABSENT: Any = object()
-
-
-def merge(node: Any, new: Any, changed: list[str], base: str, graves: Graves | None = None) -> bool:
-    """Make container ``node`` equal to plain ``new`` of the same kind, in place.
-
-    Containers present in both are merged recursively, so views held elsewhere stay valid
-    and keep their caches when unchanged. Pointers of changed values go to ``changed``.
-
-    Args:
-        graves: for a rollback, the containers removed since the version being restored,
-            by ``(id(former parent), key)``. A program may still hold them; they are put
-            back in place rather than rebuilt, so its views come back to life.
-
-    Returns:
-        Whether anything changed.
-    """
-    if type(node) is _DICT_TYPE:
-        return _merge_dict(node, new, changed, base, graves or {})
-    return _merge_list(node, new, changed, base, graves or {})
-
-
-def _merge_value(parent: Any, key: Any, old: Any, new: Any, changed: list[str],
-                 pointer: str, graves: Graves) -> tuple[bool, Any]:
-    """Merge one entry (``old`` may be ``_ABSENT``); returns (changed, value to store)."""
-    tnew = type(new)
-    if graves and key is not None:
-        original = graves.pop((id(parent), key), None)
-        if original is not None and original is not old and (
-                (type(original) is _DICT_TYPE and tnew is dict)
-                or (type(original) is _LIST_TYPE and tnew is list)):
-            if old is not _ABSENT:
-                detach(old)
-            original._parent, original._key = parent, key
-            merge(original, new, changed, pointer, graves)
-            changed.append(pointer)
-            return True, original
-    told = type(old)
-    if (told is _DICT_TYPE and tnew is dict) or (told is _LIST_TYPE and tnew is list):
-        return merge(old, new, changed, pointer, graves), old
-    if told is tnew and told is not _DICT_TYPE and told is not _LIST_TYPE and old == new:
-        return False, old
-    if old is not _ABSENT:
-        detach(old)
-    changed.append(pointer)
-    return True, adopt(new, parent, key if type(parent) is _DICT_TYPE else None, pointer)
-
-
-def _merge_dict(node: Any, new: dict[str, Any], changed: list[str], base: str,
-                graves: Graves) -> bool:
-    any_change = False
-    same_order = len(node) == len(new) and all(a == b for a, b in zip(node, new, strict=True))
-    if same_order:
-        for k, v in new.items():
-            old = dict.__getitem__(node, k)
-            did, value = _merge_value(node, k, old, v, changed, f"{base}/{escape_token(k)}", graves)
-            if did:
-                any_change = True
-                if value is not old:
-                    dict.__setitem__(node, k, value)
-                if node._parts is not None and node._parts.get(k, 0) is not None:
-                    node._parts[k] = None
-                    node._stale.append(k)
-    else:
-        any_change = True
-        items = []
-        for k, v in new.items():
-            old = dict.get(node, k, _ABSENT)
-            _did, value = _merge_value(node, k, old, v, changed, f"{base}/{escape_token(k)}",
-                                       graves)
-            items.append((k, value))
-        for k in node:
-            if k not in new:
-                changed.append(f"{base}/{escape_token(k)}")
-                detach(dict.__getitem__(node, k))
-        dict.clear(node)
-        dict.update(node, items)
-        node._parts = None
-    if any_change:
-        node._text = None
-    return any_change
-
-
-def _merge_list(node: Any, new: list[Any], changed: list[str], base: str,
-                graves: Graves) -> bool:
-    any_change = False
-    for i, v in enumerate(new[: len(node)]):
-        old = list.__getitem__(node, i)
-        did, value = _merge_value(node, None, old, v, changed, f"{base}/{i}", graves)
-        if did:
-            any_change = True
-            if value is not old:
-                list.__setitem__(node, i, value)
-    if len(new) != len(node):
-        any_change = True
-        for i in range(len(new), len(node)):
-            changed.append(f"{base}/{i}")
-            detach(list.__getitem__(node, i))
-        if len(new) < len(node):
-            list.__delitem__(node, slice(len(new), None))
-        for i in range(len(node), len(new)):
-            changed.append(f"{base}/{i}")
-            list.append(node, adopt(new[i], node, None, f"{base}/{i}"))
-    if any_change:
-        node._parts = None
-        node._text = None
-    return any_change

@@ -13,9 +13,9 @@ import logging
 import threading
 import time
 
-from . import _jsontext
+from . import _jsonscan, _jsontext
 from ._changes import ChangeEvent, changed_pointers
-from ._document import merge
+from ._document_merge import merge
 from ._errors import CorruptFile, InvalidValue
 from ._file_store import FileVersion
 from ._lock_hold import LockHold
@@ -70,7 +70,7 @@ class Freshness(LockHold):
         try:
             state.root = new_root(value, self)
         except InvalidValue as e:  # JSON that Python reads but stateview cannot write back
-            where = _jsontext.scan(data.decode("utf-8"), want={e.pointer}).positions
+            where = _jsonscan.scan(data.decode("utf-8"), want={e.pointer}).positions
             line, column = where.get(e.pointer, (None, None))
             raise CorruptFile(self._paths.target, e.reason, line, column, e.pointer) from None
         state.disk = version

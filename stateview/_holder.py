@@ -12,6 +12,8 @@ import os
 import sys
 from typing import Any
 
+from . import _fs
+
 __all__ = ["kernel_holders", "program", "real_holder"]
 
 
@@ -33,12 +35,15 @@ def program() -> str:
     return _text(" ".join([name, *sys.argv[1:]]))[:200]
 
 
-def kernel_holders(st: os.stat_result) -> list[int]:
-    """Pids that hold a ``flock`` on the file ``st`` describes (Linux; ``[]`` elsewhere)."""
+def kernel_holders(st: os.stat_result, fs: _fs.FileSystem | None = None) -> list[int]:
+    """Pids that hold a ``flock`` on the file ``st`` describes (Linux; ``[]`` elsewhere).
+
+    ``/proc/locks`` is read through ``fs``'s seam (the default file system if ``None``).
+    """
     key = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
     try:
-        with open("/proc/locks", encoding="ascii", errors="replace") as f:
-            lines = f.read().splitlines()
+        lines = (fs or _fs.get_default()).read_bytes("/proc/locks").decode(
+            "ascii", "replace").splitlines()
     except OSError:
         return []
     pids: list[int] = []
@@ -54,10 +59,9 @@ def kernel_holders(st: os.stat_result) -> list[int]:
     return pids
 
 
-def _cmdline(pid: int) -> str:
+def _cmdline(pid: int, fs: _fs.FileSystem | None) -> str:
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            raw = f.read()
+        raw = (fs or _fs.get_default()).read_bytes(f"/proc/{pid}/cmdline")
     except OSError:
         return "?"
     args = [a.decode("utf-8", "backslashreplace") for a in raw.split(b"\0") if a]
@@ -65,24 +69,25 @@ def _cmdline(pid: int) -> str:
 
 
 def real_holder(record: dict[str, Any], st: os.stat_result | None,
-                alive: bool) -> dict[str, Any]:
+                alive: bool, fs: _fs.FileSystem | None = None) -> dict[str, Any]:
     """The holder to name when the lock is busy: the record, if it describes the holder.
 
     Args:
         record: what the lock file says.
         st: the lock file's status (``None`` when it could not be read).
         alive: whether the process the record names is alive.
+        fs: the seam ``/proc`` is read through (the default file system if ``None``).
 
     Returns:
         The record when it names a live holder the kernel agrees with (or the kernel cannot
         tell); else the kernel's holder, ``source: "kernel"``; else ``{"unknown": True}``.
     """
-    pids = kernel_holders(st) if st is not None else []
+    pids = kernel_holders(st, fs) if st is not None else []
     pid = record.get("pid")
     if record.get("held") and alive and (not pids or pid in pids):
         return record
     if pids:
-        return {"pid": pids[0], "program": _cmdline(pids[0]), "source": "kernel"}
+        return {"pid": pids[0], "program": _cmdline(pids[0], fs), "source": "kernel"}
     if record.get("held") and alive:
         return record
     return {"unknown": True}

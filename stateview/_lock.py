@@ -20,103 +20,34 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import logging
 import os
-import socket
-import stat
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from . import _fs
 from ._errors import LockTimeout, StateError
-from ._holder import program, real_holder
+from ._holder import program
+from ._lock_file import close, match_state_file, open_lock_file, same_file
+from ._lock_record import (
+    HOST,
+    LockState,
+    busy_holder,
+    decode,
+    encode,
+    now,
+    pid_alive,
+    probe,
+    read_info,
+)
 
 __all__ = ["LockState", "ProcessLock", "pid_alive", "probe", "process_lock", "read_info"]
 
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_HOST = socket.gethostname()
 _STREAK = 0.25  # longest run of back-to-back acquisitions before pausing for others
 _STREAK_PAUSE = 0.008  # longer than a waiter's longest poll interval (5 ms)
 
 log = logging.getLogger("stateview")
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def read_info(lock_path: str) -> dict[str, Any]:
-    """What the lock file says (its holder and last commit); ``{}`` if absent or unreadable.
-
-    Readers do not take the lock, so they may catch a write half-done; that reads as ``{}``.
-    Anything but a regular file (a FIFO someone put there) says nothing, without blocking.
-    """
-    try:
-        fd = os.open(lock_path, os.O_RDONLY | os.O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
-    except OSError:
-        return {}
-    try:
-        raw = os.read(fd, 65536) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
-    except OSError:
-        return {}
-    finally:
-        os.close(fd)
-    try:
-        info = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    return info if isinstance(info, dict) else {}
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
-@dataclass(frozen=True)
-class LockState:
-    """Who holds a state file's lock, found without taking it.
-
-    Attributes:
-        held: a live process holds it now.
-        holder: the lock file's record of the current or last holder.
-        stale: the file names a holder that is gone (the kernel freed the lock when it died);
-            harmless, and ``stateview recover --apply`` clears the record.
-    """
-
-    held: bool
-    holder: dict[str, Any]
-    stale: bool
-
-
-def probe(lock_path: str) -> LockState:
-    """Tell who holds the lock without taking it (for the UI, check and recover)."""
-    info = read_info(lock_path)
-    if not info.get("held"):
-        return LockState(held=False, holder=info, stale=False)
-    pid = info.get("pid")
-    if not isinstance(pid, int):
-        return LockState(held=False, holder=info, stale=True)
-    if info.get("host") not in (None, _HOST):
-        # Another machine (a shared filesystem): we cannot see its processes; trust the file.
-        return LockState(held=True, holder=info, stale=False)
-    shared = _registry.get(os.path.abspath(lock_path))
-    if pid == os.getpid():
-        alive = shared is not None and shared.owner is not None
-    else:
-        alive = pid_alive(pid)
-    return LockState(held=alive, holder=info, stale=not alive)
 
 
 class ProcessLock:
@@ -199,13 +130,14 @@ class ProcessLock:
         """After flock: match the lock file to the state file, and write the record."""
         self._depth = 1
         self.exclusive = exclusive
-        self._match_state_file()
+        assert self._fd is not None
+        match_state_file(self._fs, self._fd, self.path, self.target)
         previous = self._read()
         self.info = {
             "pid": os.getpid(),
-            "host": _HOST,
+            "host": HOST,
             "program": program(),
-            "since": _now(),
+            "since": now(),
             "exclusive": exclusive,
             "held": True,
         }
@@ -228,9 +160,7 @@ class ProcessLock:
         if locked and self._fd is not None:
             # Closing our only descriptor of the open file releases the flock for certain,
             # even where LOCK_UN itself is what failed.
-            fd, self._fd, self._ident = self._fd, None, None
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            self._abandon_descriptor()
         with self._cond:
             self.owner = None
             self._depth = 0
@@ -303,10 +233,10 @@ class ProcessLock:
                 self._cond.notify_all()
 
     def _abandon_descriptor(self) -> None:
+        """Close the descriptor, dropping its flock; the next acquire opens the file again."""
         fd, self._fd, self._ident = self._fd, None, None
         if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            close(self._fs, fd)
 
     def last_commit_token(self) -> str | None:
         """The token of the last commit, as read when the lock was taken (or since set)."""
@@ -323,7 +253,7 @@ class ProcessLock:
         self._token = token
         self.info["last_commit"] = {
             "token": token,
-            "time": _now(),
+            "time": now(),
             "pid": os.getpid(),
             "program": self.info.get("program", program()),
         }
@@ -334,51 +264,13 @@ class ProcessLock:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _open(self) -> int:
-        try:
-            mode = stat.S_IMODE(os.stat(self.target).st_mode)
-        except OSError:
-            mode = 0o644
-        fd = self._fs.open_lock(self.path, mode)
-        try:
-            st = self._fs.fstat(fd)
-            _refuse_foreign(self.path, st)
-        except BaseException:
-            os.close(fd)
-            raise
-        self._ident = (st.st_dev, st.st_ino)
-        return fd
-
-    def _match_state_file(self) -> None:
-        """Give the lock file the state file's mode and owner.
-
-        With a lock file more open than the state file, any local user could open it and
-        hold flock forever, keeping every writer out (chmod 600 on the state file is meant
-        to keep them away from it altogether).
-        """
-        assert self._fd is not None
-        try:
-            want = os.stat(self.target)
-            mine = self._fs.fstat(self._fd)
-        except OSError:
-            return
-        try:
-            if os.geteuid() == 0 and (mine.st_uid, mine.st_gid) != (want.st_uid, want.st_gid):
-                os.fchown(self._fd, want.st_uid, want.st_gid)
-            if stat.S_IMODE(mine.st_mode) != stat.S_IMODE(want.st_mode) and \
-                    os.geteuid() in (0, mine.st_uid):
-                os.fchmod(self._fd, stat.S_IMODE(want.st_mode))
-        except OSError as e:
-            log.warning("%s: could not match the state file's mode and owner: %s",
-                        self.path, e)
-
     def _flock(self, deadline: float, timeout: float) -> None:
         delay = 0.0005
         while True:
             if self._fd is not None:
                 self.intact()  # a descriptor the program closed is forgotten, and reopened
             if self._fd is None:
-                self._fd = self._open()
+                self._fd, self._ident = open_lock_file(self._fs, self.path, self.target)
                 self._size = -1
             try:
                 self._fs.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -386,84 +278,48 @@ class ProcessLock:
                 if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     raise
             else:
-                if self._same_file():
+                try:
+                    same = same_file(self._fs, self.path, self._ident)
+                except BaseException:
+                    self._abandon_descriptor()  # locked: closing it lets the lock go
+                    raise
+                if same:
                     return
                 # The lock file was removed or replaced behind our back (someone deleted the
                 # directory's contents): our inode is no longer the one others will lock.
                 self._abandon_descriptor()
                 continue
             if time.monotonic() >= deadline:
-                raise LockTimeout(self.path, self._holder(), timeout)
+                raise LockTimeout(self.path, busy_holder(self.path, self._fs, self._fd),
+                                  timeout)
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 0.005)  # short: flock is not fair, a long nap loses the race
-
-    def _holder(self) -> dict[str, Any]:
-        """Who holds the lock, for the timeout's message: the record, if it is right."""
-        info = read_info(self.path)
-        if info.get("host") not in (None, _HOST):
-            return info  # another machine: its processes are not ours to see
-        try:
-            st: os.stat_result | None = self._fs.fstat(self._fd) if self._fd is not None \
-                else None
-        except OSError:
-            st = None
-        pid = info.get("pid")
-        alive = isinstance(pid, int) and pid_alive(pid)
-        return real_holder(info, st, alive)
-
-    def _same_file(self) -> bool:
-        assert self._fd is not None
-        try:
-            st = os.stat(self.path, follow_symlinks=False)
-        except FileNotFoundError:
-            return False
-        return (st.st_dev, st.st_ino) == self._ident
 
     def _read(self) -> dict[str, Any]:
         assert self._fd is not None
         try:
-            raw = os.pread(self._fd, 65536, 0)
-            info = json.loads(raw.decode("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
-            return {}
-        return info if isinstance(info, dict) else {}
+            return decode(self._fs.pread(self._fd, 65536, 0))
+        except OSError:
+            return {}  # read as no token: costs one needless reload
 
     def _write(self) -> None:
         assert self._fd is not None
-        data = (json.dumps(self.info, ensure_ascii=False) + "\n").encode("utf-8",
-                                                                         "backslashreplace")
-        # Padding to a stable size (JSON allows trailing white space) spares an ftruncate
-        # on almost every write; this runs twice per commit.
-        data += b" " * (-len(data) % 512)
+        data = encode(self.info)  # padded: this runs twice per commit, truncates rarely
         self._fs.pwrite(self._fd, data, 0)
         if len(data) != self._size:
             self._fs.ftruncate(self._fd, len(data))
             self._size = len(data)
 
 
-def _refuse_foreign(path: str, st: os.stat_result) -> None:
-    """Refuse a lock file that is not a file of its own.
-
-    Its record is written over whatever it is, and it is given the state file's owner: a
-    FIFO or a hard link to another file that someone planted at ``NAME.lock`` in a shared
-    directory (where hard links to others' files are allowed, as on macOS) would have that
-    file overwritten, or taken over.
-
-    Raises:
-        OSError: naming what is wrong and what to do.
-    """
-    if not stat.S_ISREG(st.st_mode):
-        what = "not a regular file"
-    elif st.st_nlink != 1:
-        what = f"a file with {st.st_nlink} names (hard links)"
-    else:
-        return
-    raise OSError(errno.EINVAL, f"it is {what}, so it cannot hold the lock record; "
-                  "nothing but stateview uses it: remove it, then try again", path)
-
-
 _registry: dict[str, ProcessLock] = {}
 _registry_lock = threading.Lock()
+
+
+def held_here(lock_path: str) -> bool:
+    """Whether an owner in this process holds the lock (the record cannot tell: it names
+    the process, and a pid that is alive says nothing about its own bookkeeping)."""
+    shared = _registry.get(os.path.abspath(lock_path))
+    return shared is not None and shared.owner is not None
 
 
 def process_lock(lock_path: str) -> ProcessLock:
@@ -483,10 +339,7 @@ def _forget_after_fork() -> None:
     # holds alive after the parent died (closing a copy does not unlock the parent's).
     global _registry_lock
     for lock in _registry.values():
-        fd, lock._fd, lock._ident = lock._fd, None, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        lock._abandon_descriptor()
     _registry.clear()
     _registry_lock = threading.Lock()
 

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 
 from ._errors import StorageError
+from ._fs import FileSystem, get_default, present
 from .types import LeftoverKind
 
 __all__ = ["Leftover", "StatePaths", "check_openable", "planted_by_another_user"]
@@ -98,11 +99,16 @@ class StatePaths:
         """``NAME.bak`` for generation 1, ``NAME.bak.N`` after it."""
         return self.target + (".bak" if generation == 1 else f".bak.{generation}")
 
-    def new_corrupt(self) -> str:
+    def new_corrupt(self, fs: FileSystem | None = None) -> str:
+        """A free ``NAME.corrupt-<UTC stamp>`` name (looked for through ``fs``'s seam).
+
+        Raises:
+            OSError: a candidate name could not be looked at.
+        """
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         path = f"{self.target}.corrupt-{stamp}"
         n = 1
-        while os.path.lexists(path):
+        while present(fs or get_default(), path):
             n += 1
             path = f"{self.target}.corrupt-{stamp}-{n}"
         return path
@@ -125,7 +131,22 @@ class StatePaths:
         return sibling if os.path.exists(sibling) else None
 
     def leftovers(self) -> list[Leftover]:
-        """Temp files, backups and set-aside copies beside the state file, sorted by kind."""
+        """:meth:`find_leftovers`, or none when the directory cannot be listed (for check and
+        the UI, which report what they can; recovery must not take "none" for an answer)."""
+        try:
+            return self.find_leftovers()
+        except OSError:
+            return []
+
+    def find_leftovers(self, fs: FileSystem | None = None) -> list[Leftover]:
+        """Temp files, backups and set-aside copies beside the state file, sorted by kind.
+
+        Args:
+            fs: the seam that lists the directory (the default file system if ``None``).
+
+        Raises:
+            OSError: the directory exists but cannot be listed.
+        """
         name = re.escape(self.name)
         previous = re.compile(rf"^\.{name}\.prev-[0-9a-f]+\.tmp$")
         temp = re.compile(rf"^\.{name}\.[A-Za-z0-9_-]+\.tmp$")
@@ -133,8 +154,8 @@ class StatePaths:
         corrupt = re.compile(rf"^{name}\.corrupt-.+$")
         found: list[Leftover] = []
         try:
-            entries = os.listdir(self.directory)
-        except OSError:
+            entries = (fs or get_default()).listdir(self.directory)
+        except FileNotFoundError:
             return found
         for entry in sorted(entries):
             full = os.path.join(self.directory, entry)
@@ -210,25 +231,33 @@ def _check_links(path: str) -> None:
         pending = link.split(os.sep) + pending
 
 
-def planted_by_another_user(path: str, state: str) -> str | None:
+def planted_by_another_user(path: str, state: str, fs: FileSystem | None = None) -> str | None:
     """Why ``path``, a copy beside the ``state`` file, must not be restored, or ``None``.
 
     In a sticky, world-writable directory anyone may create a file named like a backup or a
     temp file; restoring it would put their content, and their ownership, in the state
     file. As with ``protected_symlinks``, only files of the caller, of the directory's owner
-    and of the state file's owner are trusted there.
+    and of the state file's owner are trusted there. The looks go through ``fs``'s seam (the
+    default file system if ``None``); a copy whose owner cannot be looked at is not trusted.
     """
+    fs = fs or get_default()
     try:
-        st = os.lstat(path)
-    except OSError:
-        return None
+        st = fs.lstat(path)
+    except FileNotFoundError:
+        return None  # gone: reading it says so
+    except OSError as e:
+        return f"its owner cannot be checked ({e.strerror or e}), so it is not restored"
     try:
-        if st.st_uid == os.lstat(state).st_uid:
+        if st.st_uid == fs.lstat(state).st_uid:
             return None
     except OSError:
-        pass  # no state file (yet): its owner trusts nothing here
+        pass  # no state file (yet), or no look at it: its owner vouches for nothing here
     directory = os.path.dirname(path)
-    if not _foreign(st, directory):
+    try:
+        dst = fs.stat(directory)
+    except OSError as e:
+        return f"its directory cannot be checked ({e.strerror or e}), so it is not restored"
+    if not _shared_by_others(st, dst):
         return None
     return (f"it belongs to uid {st.st_uid}, another user of the shared directory "
             f"{directory}; such a file is never restored (remove it)")
@@ -240,6 +269,11 @@ def _foreign(st: os.stat_result, directory: str) -> bool:
         dst = os.stat(directory)
     except OSError:
         return False
+    return _shared_by_others(st, dst)
+
+
+def _shared_by_others(st: os.stat_result, dst: os.stat_result) -> bool:
+    """Whether ``st`` is another user's in the sticky, world-writable directory ``dst``."""
     shared = dst.st_mode & stat.S_ISVTX and dst.st_mode & stat.S_IWOTH
     return bool(shared) and st.st_uid not in (os.geteuid(), dst.st_uid)
 

@@ -16,7 +16,8 @@ import logging
 from typing import Any
 
 from . import _jsontext
-from ._document import merge, serialize
+from ._document import serialize
+from ._document_merge import merge
 from ._engine_state import Part
 from ._undo import restore, shallow
 from ._views import ListView

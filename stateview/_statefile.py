@@ -40,7 +40,7 @@ from ._paths import StatePaths, check_openable
 from ._schema import Schema, load_schema
 from ._transactions import Transactions
 from ._views import DictView, ListView, new_root
-from .types import JSONInput
+from .types import JSON, JSONInput, Node
 
 __all__ = ["ChangeEvent", "StateFile", "open"]
 
@@ -95,41 +95,46 @@ class StateFile(Transactions, AsyncMethods):
     # -- reading -----------------------------------------------------------------------------
 
     @property
-    def data(self) -> Any:
+    def data(self) -> Node:
         """The root view: a ``dict`` (or ``list``) that commits every change made through it."""
         if self._st.closed:
             raise Closed(f"{self.path}: this StateFile is closed")
-        return self._st.root
+        root: Node = self._st.root  # a DictView or ListView (docs/design.md, "Typing reads")
+        return root
 
-    def __getitem__(self, key: Any) -> Any:
+    def __getitem__(self, key: str | int) -> Node:
         # The hot read path: one subscript, no property (a closed file's root raises Closed).
-        return self._st.root[key]
+        # The typed local costs nothing measurable and keeps Any out of the signature.
+        value: Node = self._st.root[key]
+        return value
 
-    def __setitem__(self, key: Any, value: JSONInput) -> None:
+    def __setitem__(self, key: str | int, value: JSONInput) -> None:
         self.data[key] = value
 
-    def __delitem__(self, key: Any) -> None:
+    def __delitem__(self, key: str | int) -> None:
         del self.data[key]
 
     def __contains__(self, key: Any) -> bool:
         return key in self.data
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[Node]:
         return iter(self.data)
 
     def __len__(self) -> int:
         return len(self.data)
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: str, default: JSONInput = None) -> Node:
         return self.data.get(key, default)
 
-    def snapshot(self) -> Any:
-        """A deep copy of the document as plain dicts and lists."""
-        return plain(self.data)
+    def snapshot(self) -> JSON:
+        """A deep copy of the document as plain dicts and lists (typed :data:`JSON`: narrow
+        it with ``isinstance`` before subscripting, as after ``json.loads``)."""
+        copy: JSON = plain(self.data)
+        return copy
 
     # -- writing and following ---------------------------------------------------------------
 
-    def transaction(self) -> contextlib.AbstractContextManager[Any]:
+    def transaction(self) -> contextlib.AbstractContextManager[Node]:
         """One commit for the whole block, all or nothing; yields the root view.
 
         Serializable across threads and processes: the lock is held for the block, the

@@ -1,7 +1,7 @@
 """Putting a container's own entries back after a refused or rolled-back change.
 
-Values are compared and merged afterwards (:func:`stateview._document.merge`); what this restores
-is identity: the very objects a program may hold as views return to their places.
+Values are compared and merged afterwards (:func:`stateview._document_merge.merge`); what this
+restores is identity: the very objects a program may hold as views return to their places.
 """
 
 from __future__ import annotations

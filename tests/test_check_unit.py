@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from stateview._check import ERROR, INFO, WARNING, Checker, FileReport, Problem, check_file
 from stateview._check._locate import locate
 from stateview._check._result import _MESSAGE_LIMIT
-from stateview._jsontext import scan
+from stateview._jsonscan import scan
 
 
 def _write(path: Path, text: str) -> Path:

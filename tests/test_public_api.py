@@ -9,9 +9,9 @@ def test_all_lists_exactly_the_public_names():
     assert sorted(stateview.__all__) == [
         "ChangeEvent", "ChangeSource", "Closed", "CommitFailed", "CorruptFile", "DictView",
         "FileSystem", "InvalidValue", "JSON", "LeftoverKind", "ListView", "LockTimeout",
-        "PointerError", "RecoveryAction", "RecoveryVerdict", "SchemaError", "SchemaViolation",
-        "StateError", "StateFile", "StateFileMissing", "StorageError", "__version__", "aopen",
-        "open",
+        "Node", "PointerError", "RecoveryAction", "RecoveryVerdict", "SchemaError",
+        "SchemaViolation", "StateError", "StateFile", "StateFileMissing", "StorageError",
+        "__version__", "aopen", "open",
     ]
     for name in stateview.__all__:
         assert hasattr(stateview, name)

@@ -78,3 +78,70 @@ def test_the_readmes_examples_pass_mypy_strict_and_a_value_json_cannot_hold_is_c
     flagged = sorted({int(line.split(":")[1]) for line in result.stdout.splitlines()
                       if line.startswith(str(script)) and ": error:" in line})
     assert flagged == [12, 13, 14], result.stdout + result.stderr
+
+
+_TYPED_READS = '''\
+import asyncio
+import socketserver
+
+import stateview
+
+state = stateview.open("state.json", default={"clients": {}})
+state["clients"]["alice"] = {"score": 1}
+with state.transaction() as root:
+    root["clients"]["alice"]["score"] += 1
+
+visits = stateview.open("visits.json", default={"visits": {}})
+
+
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        name = self.rfile.readline().decode().strip()
+        with visits.transaction() as root:
+            count = root["visits"][name] = root["visits"].get(name, 0) + 1
+        self.wfile.write(f"{name}: {count}\\n".encode())
+
+
+async def main() -> None:
+    state = await stateview.aopen("state.json", default={"clients": {}})
+    async with state.atransaction() as root:
+        root["clients"]["alice"] = {"score": 1}
+    async for event in state.changes():
+        print(event.source, event.pointers)
+
+with state.transaction() as root:
+    root["n"] += 1
+clients = state["clients"]
+state["log"].append({"at": 1})
+state["log"] += [2]
+state["copy"] = {"of": clients, "first": state["log"][0]}
+if state["n"] > 3 and "alice" in clients and not state.get("paused", False):
+    score = int(clients["alice"]["score"]) + 1
+    print(score * 2, len(clients), [key for key in clients], f"{state['n']:>4}")
+n = state["n"]
+if isinstance(n, int):
+    total: int = n + 1
+plain = state.snapshot()
+state.close()
+asyncio.run(main())
+reveal_type(state["clients"]["alice"]["score"])
+'''
+
+
+def test_the_readmes_examples_read_typed_nodes_with_no_any_under_mypy_strict(tmp_path):
+    # --disallow-any-expr flags every expression whose type is Any: none may come from
+    # state[...], state.data, a transaction's root or a snapshot. The last three lines
+    # check that the type stays honest: a read is not taken for a concrete type, a
+    # misspelt method is caught, and nested reads are Nodes.
+    script = tmp_path / "typed_reads.py"
+    script.write_text(_TYPED_READS + 'wrong: int = state["n"]\nstate["log"].apend(3)\n')
+    result = subprocess.run(
+        [_tool("mypy"), "--strict", "--disallow-any-expr", "--no-incremental",
+         "--config-file", "/dev/null", str(script)],
+        cwd=ROOT, capture_output=True, text=True)
+    lines = [line for line in result.stdout.splitlines() if line.startswith(str(script))]
+    last = _TYPED_READS.count("\n")
+    flagged = sorted({int(line.split(":")[1]) for line in lines if ": error:" in line})
+    assert flagged == [last + 1, last + 2], result.stdout + result.stderr
+    assert any(f":{last}: note: Revealed type is \"stateview.types.Node\"" in line
+               for line in lines), result.stdout

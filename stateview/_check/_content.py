@@ -1,7 +1,7 @@
 """The contents of a state file: strict JSON (RFC 8259), its root, and its schema.
 
 The fast path is a strict :func:`json.loads` (C speed). Only a file that fails it is walked by
-the slower :func:`~stateview._jsontext.scan`, which puts a line, a column and a pointer on every
+the slower :func:`~stateview._jsonscan.scan`, which puts a line, a column and a pointer on every
 problem; schema violations are placed by the faster :func:`~._locate.locate`.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._jsontext import NOT_STRICT, JsonProblem, a_json_type, decode, scan, try_loads
+from .._jsonscan import scan
+from .._jsontext import NOT_STRICT, JsonProblem, a_json_type, decode, try_loads
 from .._schema import Schema
 from ._locate import locate
 from ._result import INFO, Problem

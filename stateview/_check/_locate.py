@@ -1,6 +1,6 @@
 """Where values sit in a JSON text, found fast enough for a 100 MB file.
 
-:func:`stateview._jsontext.scan` tokenizes every byte in Python. To put a line and column on a
+:func:`stateview._jsonscan.scan` tokenizes every byte in Python. To put a line and column on a
 few schema violations in a big file, :func:`locate` walks in Python only the containers on the
 way to a wanted pointer and lets the C parser (``JSONDecoder.raw_decode``) skip every other
 value: five to ten times faster on large documents.

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 
 from .._commit import replace_file
 from .._errors import LockTimeout
-from .._fs import FileSystem
+from .._fs import FileSystem, present
 from .._lock import process_lock, read_info
 from ._findings import Item, Outcome, Plan, Step
 from ._planner import plan as make_plan
@@ -78,7 +77,7 @@ def apply(shown: Plan, fs: FileSystem, *, lock_timeout: float = 5.0) -> Outcome:
         lock.release(owner)
     if stale:
         # Taking the lock rewrote the record with this process; releasing it said held=false.
-        cleared = read_info(paths.lock).get("held") is False
+        cleared = read_info(paths.lock, fs).get("held") is False
         steps.append(Step("clear-stale-lock-record", paths.lock, ok=cleared,
                           note=None if cleared else "the record could not be rewritten"))
     return Outcome(current, tuple(steps), after)
@@ -132,7 +131,11 @@ def _set_aside(plan: Plan, state: Item, fs: FileSystem) -> Step:
         except OSError as e:
             return Step("set-aside", paths.target, planned, ok=False, note=_why(e), error=e)
         return Step("set-aside", paths.target, planned, note="already set aside")
-    to = planned if planned is not None and not os.path.lexists(planned) else paths.new_corrupt()
+    try:
+        to = planned if planned is not None and not present(fs, planned) else \
+            paths.new_corrupt(fs)
+    except OSError as e:
+        return Step("set-aside", paths.target, planned, ok=False, note=_why(e), error=e)
     try:
         try:
             fs.link(paths.target, to)
@@ -167,13 +170,13 @@ def _move_to_backup(plan: Plan, previous: str, fs: FileSystem) -> Step:
     """
     paths = plan.paths
     newest = paths.backup(1)
-    if not os.path.lexists(previous):
-        return Step("move-to-backup", previous, newest, note="already gone")
-    gap = 1
-    while os.path.lexists(paths.backup(gap)) and gap < _MAX_GENERATIONS:
-        gap += 1
     try:
-        if os.path.lexists(paths.backup(gap)):
+        if not present(fs, previous):
+            return Step("move-to-backup", previous, newest, note="already gone")
+        gap = 1
+        while present(fs, paths.backup(gap)) and gap < _MAX_GENERATIONS:
+            gap += 1
+        if present(fs, paths.backup(gap)):
             raise OSError(errno.EEXIST, f"no free backup generation below {gap}")
         for generation in range(gap, 1, -1):
             fs.replace(paths.backup(generation - 1), paths.backup(generation))

@@ -8,10 +8,7 @@ the kernel's lock is the truth).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import errno
-import fcntl
 import os
 import stat
 import time
@@ -31,8 +28,6 @@ __all__ = ["examine", "examine_copy", "examine_lock", "examine_state", "related"
 
 _BUSY_TRIES = 10  # x _BUSY_PAUSE: how long a non-exclusive writer's commit may take to end
 _BUSY_PAUSE = 0.05
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def examine(kind: str, path: str, fs: FileSystem, schema: Schema | None,
@@ -59,7 +54,7 @@ def examine_copy(paths: StatePaths, leftover: Leftover, fs: FileSystem,
                  schema: Schema | None) -> Examined:
     """:func:`examine` for a file beside the state file; another user's planted file in a
     shared directory is judged unreadable (never restored) without being read."""
-    planted = planted_by_another_user(leftover.path, paths.target)
+    planted = planted_by_another_user(leftover.path, paths.target, fs)
     if planted is not None:
         return Examined(leftover.kind, leftover.path, leftover.generation, error=planted)
     return examine(leftover.kind, leftover.path, fs, schema, leftover.generation)
@@ -128,52 +123,45 @@ def examine_lock(paths: StatePaths, fs: FileSystem) -> Examined | None:
         return None
     except OSError as e:
         return Examined("lock", paths.lock, error=_why(e), lock="free")
-    verdict, holder = _lock_verdict(paths.lock)
+    verdict, holder = _lock_verdict(paths.lock, fs)
     for _ in range(_BUSY_TRIES):
         # A writer without exclusive=True holds the lock only while it commits: a glimpse of
         # it mid-commit is not a holder that keeps recovery out. Look again, briefly.
         if verdict != "held" or holder.get("exclusive") is True:
             break
         time.sleep(_BUSY_PAUSE)
-        verdict, holder = _lock_verdict(paths.lock)
+        verdict, holder = _lock_verdict(paths.lock, fs)
     return Examined("lock", paths.lock, size=st.st_size, mtime_ns=st.st_mtime_ns,
                     lock=verdict, holder=holder)
 
 
-def _lock_verdict(lock_path: str) -> tuple[str, dict[str, Any]]:
-    state = probe(lock_path)
+def _lock_verdict(lock_path: str, fs: FileSystem) -> tuple[str, dict[str, Any]]:
+    state = probe(lock_path, fs)
     if state.held:
         return "held", dict(state.holder)
     if state.stale:
         return "stale", dict(state.holder)
-    if not _flock_busy(lock_path):
+    if not _flock_busy(lock_path, fs):
         return "free", dict(state.holder)
     # The record says nobody holds it, so it names a past holder: the kernel names the
     # process that does (another user's `flock NAME.lock ...`), or nobody can.
     try:
-        st: os.stat_result | None = os.stat(lock_path)
+        st: os.stat_result | None = fs.stat(lock_path)
     except OSError:
         st = None
-    return "held", real_holder(state.holder, st, alive=False)
+    return "held", real_holder(state.holder, st, alive=False, fs=fs)
 
 
-def _flock_busy(lock_path: str) -> bool:
-    """Whether some process holds the kernel lock (its record may not say so)."""
+def _flock_busy(lock_path: str, fs: FileSystem) -> bool:
+    """Whether some process holds the kernel lock (its record may not say so).
+
+    A lock file that cannot be opened or probed reads as free: ``apply`` then fails to take
+    the lock and says why, rather than the dry run guessing at a holder.
+    """
     try:
-        # Without blocking: a FIFO put at the lock file's name would hold the open for ever.
-        fd = os.open(lock_path, os.O_RDONLY | os.O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
+        return fs.flock_busy(lock_path)
     except OSError:
         return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
-        return e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
-    else:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
 
 
 def _why(error: OSError) -> str:

@@ -21,7 +21,7 @@ from .._schema import Schema
 from ._apply import execute
 from ._examine import examine_copy
 from ._findings import Examined
-from ._planner import plan
+from ._planner import listed_leftovers, plan
 
 __all__ = ["Candidate", "candidates", "heal_on_open"]
 
@@ -50,7 +50,7 @@ class Candidate:
 def candidates(paths: StatePaths, fs: FileSystem, schema: Schema | None) -> list[Candidate]:
     """Every temp file, ``.prev`` file and backup, newest first, each judged usable or not."""
     found: list[Candidate] = []
-    for leftover in paths.leftovers():
+    for leftover in listed_leftovers(paths, fs):
         if leftover.kind not in ("temp", "previous", "backup"):
             continue
         x = examine_copy(paths, leftover, fs, schema)

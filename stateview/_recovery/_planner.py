@@ -17,11 +17,9 @@
 
 from __future__ import annotations
 
-import os
-
-from .._errors import describe_holder
-from .._fs import FileSystem
-from .._paths import StatePaths
+from .._errors import StorageError, describe_holder
+from .._fs import FileSystem, present
+from .._paths import Leftover, StatePaths
 from .._schema import Schema
 from ..types import RecoveryVerdict
 from ._examine import examine_copy, examine_lock, examine_state, related
@@ -59,19 +57,20 @@ def plan(paths: StatePaths, fs: FileSystem, schema: Schema | None, *,
         The plan; nothing on disk has changed.
     """
     verdict, state = examine_state(paths, fs, schema)
-    leftovers = [related(examine_copy(paths, x, fs, schema), state) for x in paths.leftovers()]
+    leftovers = [related(examine_copy(paths, x, fs, schema), state)
+                 for x in listed_leftovers(paths, fs)]
     lock = None if locked else examine_lock(paths, fs)
     if lock is not None and lock.lock != "held":
         # Listed first, lock probed second: a temp file that vanished in between was a live
         # writer's commit in flight, not a leftover.
         leftovers = [x for x in leftovers
-                     if x.kind not in ("temp", "previous") or os.path.lexists(x.path)]
+                     if x.kind not in ("temp", "previous") or _still_there(fs, x.path)]
     if lock is not None and lock.lock == "held":
         return _hands_off_for_holder(paths, schema, verdict, state, leftovers, lock)
     if verdict == "good":
         made = _good(paths, schema, state, leftovers)
     elif verdict in ("missing", "unreadable"):
-        made = _restore(paths, schema, verdict, state, leftovers)
+        made = _restore(paths, fs, schema, verdict, state, leftovers)
     else:
         made = _hands_off(paths, schema, verdict, state, leftovers)
     if lock is None:
@@ -100,8 +99,8 @@ def _good(paths: StatePaths, schema: Schema | None, state: Examined,
     return Plan(paths, schema, "good", tuple(items))
 
 
-def _restore(paths: StatePaths, schema: Schema | None, verdict: RecoveryVerdict, state: Examined,
-             leftovers: list[Examined]) -> Plan:
+def _restore(paths: StatePaths, fs: FileSystem, schema: Schema | None,
+             verdict: RecoveryVerdict, state: Examined, leftovers: list[Examined]) -> Plan:
     copies = [x for x in leftovers if x.kind in _RANK and x.good]
     if not copies:
         return _nothing_to_restore(paths, schema, verdict, state, leftovers)
@@ -110,7 +109,7 @@ def _restore(paths: StatePaths, schema: Schema | None, verdict: RecoveryVerdict,
         items = [Item(state, "restore", f"missing; restored from {best.name}")]
     else:
         aside = _already_set_aside(state, leftovers)
-        to = aside.path if aside else _next_corrupt_name(paths)
+        to = aside.path if aside else _next_corrupt_name(paths, fs)
         how = f"already set aside as {aside.name}" if aside else f"set aside as {name(to)}"
         items = [Item(state, "set-aside",
                       f"not strict JSON ({where(state)}{state.problem}); {how}, never deleted, "
@@ -244,6 +243,29 @@ def _previous(paths: StatePaths, x: Examined, content: bytes,
                 "dropped)", to=paths.backup(1))
 
 
+def listed_leftovers(paths: StatePaths, fs: FileSystem) -> list[Leftover]:
+    """The files beside the state file, listed through the seam.
+
+    Raises:
+        StorageError: the directory cannot be listed: a plan made without its copies could
+            take a missing state file for one with nothing to restore.
+    """
+    try:
+        return paths.find_leftovers(fs)
+    except OSError as e:
+        raise StorageError(paths.directory, "listing the files beside the state file", e) \
+            from e
+
+
+def _still_there(fs: FileSystem, path: str) -> bool:
+    """Whether a listed temp file is still there; one that cannot be looked at stays listed
+    (this only shapes the dry run: ``apply`` plans again under the lock)."""
+    try:
+        return present(fs, path)
+    except OSError:
+        return True
+
+
 def _already_set_aside(state: Examined, leftovers: list[Examined]) -> Examined | None:
     """A corrupt copy with the state file's bytes: an earlier recovery stopped after it."""
     for x in leftovers:
@@ -252,5 +274,8 @@ def _already_set_aside(state: Examined, leftovers: list[Examined]) -> Examined |
     return None
 
 
-def _next_corrupt_name(paths: StatePaths) -> str:
-    return paths.new_corrupt()
+def _next_corrupt_name(paths: StatePaths, fs: FileSystem) -> str:
+    try:
+        return paths.new_corrupt(fs)
+    except OSError as e:
+        raise StorageError(paths.target, "choosing a name to set the file aside", e) from e

@@ -15,9 +15,9 @@ from stateview._fs import FileSystem
 #: The seam's methods, in the order a commit usually calls them.
 STEPS = ("stat", "lstat", "open_spare", "open_new", "fchmod", "fchown", "rewrite", "write_all",
          "datasync", "fsync", "close", "link", "replace", "unlink", "fsync_dir", "read_bytes",
-         "read_version")
+         "read_version", "listdir", "flock_busy")
 #: The lock file's steps (counted only by a CountingFS made with ``lock_steps=True``).
-LOCK_STEPS = ("open_lock", "flock", "pwrite", "ftruncate", "fstat")
+LOCK_STEPS = ("open_lock", "flock", "pread", "pwrite", "ftruncate", "fstat", "close_lock")
 
 
 class CountingFS(FileSystem):
@@ -124,6 +124,14 @@ class CountingFS(FileSystem):
         self._step("chmod")
         super().chmod(path, mode)
 
+    def listdir(self, path: str) -> list[str]:
+        self._step("listdir")
+        return super().listdir(path)
+
+    def flock_busy(self, path: str) -> bool:
+        self._step("flock_busy")
+        return super().flock_busy(path)
+
     def _lock_step(self, name: str) -> None:
         if self.lock_steps:
             self._step(name)
@@ -147,6 +155,18 @@ class CountingFS(FileSystem):
     def fstat(self, fd: int) -> os.stat_result:
         self._lock_step("fstat")
         return super().fstat(fd)
+
+    def pread(self, fd: int, size: int, offset: int) -> bytes:
+        self._lock_step("pread")
+        return super().pread(fd, size, offset)
+
+    def close_lock(self, fd: int) -> None:
+        # Linux frees a descriptor even when close() fails: a fault here is reported after
+        # the real close (see FileSystem.close_lock), never instead of it.
+        try:
+            super().close_lock(fd)
+        finally:
+            self._lock_step("close_lock")
 
 
 class FaultFS(CountingFS):

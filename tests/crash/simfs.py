@@ -107,6 +107,14 @@ class Recorder(FileSystem):
         super().ftruncate(fd, size)
         self._log("lock_ftruncate", fd=fd, size=size)
 
+    def pread(self, fd: int, size: int, offset: int) -> bytes:
+        self._log("lock_pread", fd=fd)
+        return super().pread(fd, size, offset)
+
+    def close_lock(self, fd: int) -> None:
+        super().close_lock(fd)
+        self._log("lock_close", fd=fd)
+
     def open_spare(self, path: str, mode: int | None = None) -> int:
         fd = super().open_spare(path, mode)
         self._log("open", path=path, fd=fd)
@@ -169,6 +177,14 @@ class Recorder(FileSystem):
     def lstat(self, path: str) -> os.stat_result:
         self._log("lstat", path=path)
         return super().lstat(path)
+
+    def listdir(self, path: str) -> list[str]:
+        self._log("listdir", path=path)
+        return super().listdir(path)
+
+    def flock_busy(self, path: str) -> bool:
+        self._log("flock_busy", path=path)
+        return super().flock_busy(path)
 
     def mutating(self) -> list[Op]:
         return [op for op in self.ops if op.name in MUTATING]

@@ -429,3 +429,33 @@ def test_a_rotation_fault_after_a_durable_commit_leaves_nothing_after_recover(
     forget_lock(path)
     assert not temps(path), f"recover left orphans (exit {code}; bug C5):\n{out}{err}"
     assert load(path) == dict(NEW, after=1)
+
+
+def test_a_backup_that_cannot_be_looked_at_fails_the_commit_before_anything_changes(
+    tmp_path: Any, templates: dict[str, simfs.Snapshot]
+) -> None:
+    # The rotation decides which backups move from a look at their names. A look that fails
+    # (EIO, EACCES) must not be taken for "free" (the rename would free a kept version
+    # before the commit is durable) nor for "there" (the shift would stop short): the
+    # commit fails while nothing has been written yet.
+    for code in (errno.EIO, errno.EACCES):
+        d = tmp_path / errno.errorcode[code]
+        path = clone(templates["backups3"], d)
+        before = files(d)
+        fs = FaultFS(2, code, only="lstat")  # NAME.bak.2: the middle of the chain
+        with StateFile(path, backups=3, fs=fs) as state:
+            memory = state.snapshot()
+            fs.arm()
+            with pytest.raises(stateview.CommitFailed) as info:
+                _commit(state, "transaction", NEW)
+            calls = list(fs.calls)
+            fs.clear()
+            assert info.value.errno == code and "backups" in str(info.value), info.value
+            assert state.snapshot() == memory
+            assert files(d) == before, describe(d)
+            assert not {"open_new", "open_spare", "link", "replace"} & set(calls), calls
+            state["after"] = 1  # the fault gone, the rotation runs in full
+        forget_lock(path)
+        after = files(d)
+        assert after[f"{NAME}.bak"] == before[NAME]
+        assert after[f"{NAME}.bak.3"] == before[f"{NAME}.bak.2"]

@@ -10,6 +10,7 @@ this process's bookkeeping, so the next open here and in another process succeed
 from __future__ import annotations
 
 import errno
+import fcntl
 import logging
 import os
 import subprocess
@@ -82,7 +83,8 @@ def test_fault_at_every_lock_step_leaves_the_lock_free(
     tmp_path: Any, code: int, persistent: bool, caplog: Any
 ) -> None:
     steps = _lock_calls(tmp_path)
-    assert {name for name, _ in steps} >= {"open_lock", "flock", "pwrite", "fstat"}, steps
+    assert {name for name, _ in steps} >= {"open_lock", "flock", "pread", "pwrite", "fstat"}, \
+        steps
     failures = []
     outcomes = set()
     for i, (name, nth) in enumerate(steps):
@@ -113,6 +115,52 @@ def test_fault_at_every_lock_step_leaves_the_lock_free(
             forget_lock(path)
     assert not failures, "\n".join(failures)
     assert outcomes == {"ok", "failed"}, outcomes
+
+
+class _RefusingFS(FaultFS):
+    """Refuses to look at the state file once it holds the flock, and reports an
+    error from every close of the lock's descriptor (after closing it, as Linux does)."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(0, errno.EIO, lock_steps=True)
+        self.target = target
+        self.closes = 0
+        self.flocked = False
+
+    def flock(self, fd: int, operation: int) -> None:
+        super().flock(fd, operation)
+        self.flocked = bool(operation & fcntl.LOCK_EX)
+
+    def stat(self, path: str) -> os.stat_result:
+        if self.armed and self.flocked and path == self.target:
+            self.injected += 1
+            raise OSError(errno.EIO, "injected EIO looking at the state file", path)
+        return super().stat(path)
+
+    def close_lock(self, fd: int) -> None:
+        super().close_lock(fd)
+        self.closes += 1
+        raise OSError(errno.EIO, "injected EIO closing the lock file")
+
+
+def test_a_failed_look_while_locking_fails_cleanly_and_a_failed_close_still_frees_the_lock(
+    tmp_path: Any,
+) -> None:
+    # Taking the lock matches the lock file to the state file's mode; the state file cannot
+    # be looked at, so the acquire is undone by closing the descriptor, and that close
+    # reports an error too. The lock must be free all the same, here and for others.
+    path = str(tmp_path / "case" / "state.json")
+    _fresh(path)
+    fs = _RefusingFS(os.path.realpath(path))
+    fs.arm()
+    with pytest.raises(stateview.StorageError) as info:
+        _session(path, fs)
+    fs.clear()
+    assert info.value.errno == errno.EIO, info.value
+    assert fs.injected and fs.closes, (fs.injected, fs.closes)
+    _assert_lock_free(path, "after a refused look and a failed close")
+    assert load(path) == {"n": 0, "after": True}
+    forget_lock(path)
 
 
 @pytest.mark.parametrize("nth", [1, 2], ids=["taking-the-lock", "noting-the-creation"])

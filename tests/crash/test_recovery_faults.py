@@ -12,6 +12,8 @@ import errno
 import os
 from typing import Any
 
+import pytest
+
 import stateview
 from stateview._statefile import StateFile
 
@@ -81,6 +83,9 @@ def test_fault_at_every_step_of_recover_apply(tmp_path: Any) -> None:
         _fs.set_default(previous)
     forget_lock(probe_path)
     assert probe.calls, "recover made no file-system call through the seam"
+    # Listing the directory, probing the kernel lock, looking for a free name to set the
+    # bytes aside, and the lock's own steps are all steps the faults below reach.
+    assert {"listdir", "flock_busy", "lstat", "read_bytes"} <= set(probe.calls), probe.calls
     problems = []
     for code in (errno.EIO, errno.ENOSPC):
         for n in range(1, len(probe.calls) + 1):
@@ -106,3 +111,89 @@ def test_fault_at_every_step_of_recover_apply(tmp_path: Any) -> None:
             if load(path) != doc(1):
                 problems.append(f"step {n}: recovered to {load(path)}")
     assert not problems, "\n".join(problems[:10])
+
+
+def _with_previous(directory: Any) -> tuple[str, bytes]:
+    """A good state file (doc 2), NAME.bak (doc 1), and the version a commit replaced but
+    did not yet move into the backups (doc 3, newer than NAME.bak)."""
+    directory.mkdir()
+    path = directory / NAME
+    with stateview.open(path, default=doc(1)) as state:
+        state["version"] = 2
+    forget_lock(path)
+    previous = stateview._jsontext.dumps(doc(3)).encode()
+    (directory / f".{NAME}.prev-0123456789ab.tmp").write_bytes(previous)
+    return str(path), previous
+
+
+def test_a_failed_look_while_moving_a_previous_version_keeps_it_for_the_next_run(
+    tmp_path: Any,
+) -> None:
+    # Moving `.prev` into NAME.bak looks for the first free generation through the seam; a
+    # look that fails (EIO) must fail that step, not take the name for free (the rename
+    # would replace a backup) nor skip the move unnoticed. The `.prev` stays, and the next
+    # run moves it with every backup kept.
+    from stateview import _fs
+
+    probe_path, _ = _with_previous(tmp_path / "probe")
+    probe = CountingFS()
+    previous_fs = _fs.set_default(probe)
+    probe.arm()
+    try:
+        assert run_recover(probe_path)[0] == 0
+    finally:
+        _fs.set_default(previous_fs)
+    forget_lock(probe_path)
+    looks = probe.calls.count("lstat")
+    assert looks >= 2, probe.calls
+    problems = []
+    for nth in range(1, looks + 1):
+        path, moved = _with_previous(tmp_path / f"l{nth}")
+        directory = os.path.dirname(path)
+        bak = files(directory)[f"{NAME}.bak"]
+        fs = FaultFS(nth, errno.EIO, only="lstat")
+        previous_fs = _fs.set_default(fs)
+        fs.arm()
+        try:
+            exit_code, out, err = run_recover(path)
+        finally:
+            _fs.set_default(previous_fs)
+        forget_lock(path)
+        if not fs.injected or "Traceback" in err or exit_code not in (0, 1):
+            problems.append(f"look {nth}: injected {fs.injected}, exit {exit_code}\n{err}")
+        kept = files(directory).values()
+        if moved not in kept or bak not in kept:
+            problems.append(f"look {nth}: a version is gone: {sorted(files(directory))}")
+        exit_code, out, err = run_recover(path)  # the fault gone: the move completes
+        forget_lock(path)
+        after = files(directory)
+        if exit_code != 0 or temps(path) or after.get(f"{NAME}.bak") != moved \
+                or after.get(f"{NAME}.bak.2") != bak:
+            problems.append(f"look {nth}: second run: exit {exit_code}, "
+                            f"{sorted(after)}\n{out}{err}")
+    assert not problems, "\n".join(problems)
+
+
+def test_a_copy_whose_owner_cannot_be_looked_at_is_never_restored(tmp_path: Any) -> None:
+    # In a shared directory only copies of trusted owners are restored; the look at a copy's
+    # owner goes through the seam, and a copy whose owner cannot be checked is not trusted
+    # (it is not taken for the caller's). With NAME.bak refused, nothing is left to restore.
+    path, bad = _damaged(tmp_path / "d")
+    backup = path + ".bak"
+
+    class OwnerHidden(FaultFS):
+        def lstat(self, p: str) -> os.stat_result:
+            if p == backup:
+                self.injected += 1
+                raise OSError(errno.EIO, "injected EIO", p)
+            return super().lstat(p)
+
+    fs = OwnerHidden(0, errno.EIO)
+    with pytest.raises(stateview.CorruptFile):
+        StateFile(path, fs=fs).close()
+    forget_lock(path)
+    assert fs.injected
+    assert files(os.path.dirname(path))[NAME] == bad  # untouched, for a person to fix
+    with stateview.open(path) as state:  # the look works again: the backup is restored
+        assert state.snapshot() == doc(1)
+    forget_lock(path)

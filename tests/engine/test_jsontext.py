@@ -8,6 +8,7 @@ import json
 import pytest
 
 from stateview import CorruptFile
+from stateview._jsonscan import scan
 from stateview._jsontext import (
     MAX_DEPTH,
     a_json_type,
@@ -18,7 +19,6 @@ from stateview._jsontext import (
     json_type,
     line_column,
     loads,
-    scan,
     unescape_token,
 )
 

@@ -8,7 +8,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stateview._document import merge, plain, pointer_of, serialize
+from stateview._document import plain, pointer_of, serialize
+from stateview._document_merge import merge
 from stateview._views import new_root
 
 JSON = st.recursive(
