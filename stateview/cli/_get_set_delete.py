@@ -1,8 +1,9 @@
 """``stateview get``, ``set`` and ``delete``: scriptable reads and edits through the engine.
 
 ``get`` reads the file without the lock (an atomic rename means it always sees a whole
-version). ``set`` and ``delete`` make one commit through ``stateview.open``: the same lock,
-value rules, schema and durable protocol as a server's own commits.
+version), or a URL's row as it was last committed. ``set`` and ``delete`` make one commit
+through ``stateview.open``: the same lock (on a URL, the document's row lock), value rules,
+schema and durable protocol as a server's own commits.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from .._errors import CorruptFile, StateError, StateFileMissing
 from .._jsontext import loads
 from .._paths import StatePaths
 from .._pointer import delete_at, get_at, parse_pointer, set_at
+from ._targets import check_url, is_url, read_url
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     get = sub.add_parser("get", help="print the JSON at a pointer",
                          description="Print the value at POINTER (default: the whole document).")
-    get.add_argument("file", metavar="FILE")
+    get.add_argument("file", metavar="FILE", help="a state file or a postgresql://...#DOC URL")
     get.add_argument("pointer", metavar="POINTER", nargs="?", default="",
                      help="RFC 6901 JSON Pointer, e.g. /clients/alice (default: whole document)")
     get.add_argument("--compact", action="store_true", help="one line instead of indented")
@@ -33,19 +35,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                            ("delete", "delete the value at a pointer (one commit)")):
         p = sub.add_parser(name, help=helptext, description=helptext.capitalize() + ", through "
                            "the same lock, schema and durable commit as the library.")
-        p.add_argument("file", metavar="FILE")
+        p.add_argument("file", metavar="FILE", help="a state file or a postgresql://...#DOC URL")
         p.add_argument("pointer", metavar="POINTER", help="RFC 6901 JSON Pointer")
         if name == "set":
             p.add_argument("value", metavar="JSON_VALUE",
                            help="a JSON value: 42, true, null, '\"text\"', '{\"a\": 1}'")
         p.add_argument("--schema", metavar="S", help="JSON Schema (default: STEM.schema.json "
-                       "beside the file, if any)")
+                       "beside the file, if any; a URL has none unless given)")
         p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
                        help="how long to wait for another writer's lock (default 5)")
         p.set_defaults(func=run_set if name == "set" else run_delete)
 
 
-def _read(path: str) -> Any:
+def read_document(path: str) -> Any:
+    """The document at a path or URL, parsed strictly (no lock taken)."""
+    if is_url(path):
+        return read_url(path)[1]
     try:
         if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
             # A FIFO would block the read for ever; a device is no state file either.
@@ -82,7 +87,7 @@ def _unicode(name: str, text: str) -> str:
 
 def run_get(args: argparse.Namespace) -> int:
     parts = parse_pointer(_unicode("POINTER", args.pointer))
-    value = get_at(_read(args.file), parts, args.pointer)
+    value = get_at(read_document(args.file), parts, args.pointer)
     indent = None if args.compact else 2
     text = json.dumps(value, indent=indent, ensure_ascii=False)
     try:
@@ -96,6 +101,8 @@ def run_get(args: argparse.Namespace) -> int:
 def _schema_for(args: argparse.Namespace) -> str | None:
     if args.schema:
         return str(args.schema)
+    if is_url(args.file):
+        return None
     return StatePaths.of(args.file).schema_beside()
 
 
@@ -103,6 +110,8 @@ def _edit(args: argparse.Namespace, change: Any) -> int:
     import stateview
 
     parts = parse_pointer(_unicode("POINTER", args.pointer))
+    if is_url(args.file):
+        check_url(args.file)
     state = stateview.open(args.file, schema=_schema_for(args), lock_timeout=args.timeout)
     with state, state.transaction() as root:
         change(root, parts)

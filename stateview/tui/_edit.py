@@ -55,7 +55,7 @@ def commit_ops(
     edit is refused when it adds a violation the document did not have before.
 
     Args:
-        path: the state file.
+        path: the state file, or a database document's URL.
         ops: the person's change, from :func:`~stateview.tui._patch.diff_ops`.
         schema: refuse new violations of it.
         at: the edited place, whose current value a conflict reports as *theirs*.
