@@ -45,6 +45,14 @@ class PostgresEngineStore(PostgresStore):
             raise refuse_exclusive(self.name)
         self.lock_timeout = lock_timeout
 
+    def __del__(self) -> None:
+        # A StateFile the program forgot without close(), as files allow: its connection
+        # goes quietly (the server rolls back a transaction left open). Not in a forked
+        # child: the sockets there are the parent's (``after_fork``).
+        if getattr(self, "_pid", None) == os.getpid():
+            with contextlib.suppress(Exception):
+                self.close()
+
     def open_document(self, schema: Schema | None, default: Any) -> tuple[bytes, Any, Any]:
         """Lock the row and read it; a missing document is created from ``default``."""
         snap = self.lock(self.lock_timeout)
