@@ -62,9 +62,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ._errors import CommitFailed, StateError
+from ._schema import Schema
 
 __all__ = [
     "CommitUnknown",
+    "EngineStore",
     "Snapshot",
     "Store",
     "StoreStatus",
@@ -189,6 +191,50 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release the lock, stop watchers, close connections. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class EngineStore(Store, Protocol):
+    """What ``StateFile`` needs beyond the protocol: the few engine-facing extras every
+    store it runs on implements (docs/design.md, "The storage seam")."""
+
+    #: Whether a commit made under the lock leaves it held (a file's flock does; a database
+    #: row lock ends with its transaction). When it does not, the engine changes memory only
+    #: under a lock taken after the last write ended.
+    lock_survives_commit: bool
+
+    def open_document(self, schema: Schema | None, default: Any) -> tuple[bytes, Any, Any]:
+        """At open: take the lock and return the document's bytes, value (root checked, and
+        checked against ``schema``) and version, creating it from ``default`` (a plain value,
+        or ``_opening.UNSET``) when there is none, healing it where the store can. The
+        lock may be left held; the caller lets it go with :meth:`unlock`.
+
+        Raises:
+            StateFileMissing, CorruptFile, InvalidValue, SchemaViolation, LockTimeout,
+            StorageError.
+        """
+        ...
+
+    def open_readonly(self, schema: Schema | None) -> tuple[bytes, Any, Any]:
+        """The same without the lock, creating and healing nothing."""
+        ...
+
+    def holds_lock(self) -> bool:
+        """Whether the hold taken by :meth:`lock` is still there."""
+        ...
+
+    def watch(self, callback: Callable[[Version], None],
+              poll: float = 0.1) -> Callable[[], None]:
+        """:meth:`Store.watch`; ``poll`` is the interval of a store that must poll."""
+        ...
+
+    def drop_spare(self, held: bool, timeout: float) -> None:
+        """At close: free what this process's commits kept for the next one (a file's spare)."""
+        ...
+
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's locks and connections without touching them."""
         ...
 
 
