@@ -238,3 +238,32 @@ def test_copy_of_a_scalar_document_is_refused(pg_url, tmp_path):
     src.write_text("42\n")
     result = cli("copy", str(src), pg_url)
     assert result.returncode == 1 and "root is a number" in result.stderr
+
+
+# -- set and delete ----------------------------------------------------------------------------
+
+def test_set_and_delete_on_a_url_make_one_commit_each_and_keep_history(pg_url):
+    put(pg_url, json.dumps(DOC))
+    assert cli("set", pg_url, "/clients/carol", '{"score": 3}').returncode == 0
+    assert cli("delete", pg_url, "/clients/alice").returncode == 0
+    assert json.loads(stored(pg_url))["clients"] == {"bob": {"score": 2}, "carol": {"score": 3}}
+    with PostgresStore(pg_url, backups=1) as store:
+        [previous] = store.history()
+        assert store.load().version == 3
+    assert "carol" in json.loads(previous.data)["clients"]
+
+
+def test_set_on_a_url_is_refused_by_the_schema_and_names_the_pointer(pg_url, tmp_path):
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps(SCHEMA))
+    put(pg_url, json.dumps(DOC))
+    result = cli("set", pg_url, "/clients/bob/score", "-1", "--schema", str(schema))
+    assert result.returncode == 1
+    assert "/clients/bob/score" in result.stderr and "minimum" in result.stderr
+    assert json.loads(stored(pg_url)) == DOC
+
+
+def test_set_on_a_url_whose_document_does_not_exist_is_refused(pg_url):
+    result = cli("set", pg_url, "/a", "1")
+    assert result.returncode == 1 and "no such document" in result.stderr
+    assert stored(pg_url) is None

@@ -8,7 +8,11 @@ import json
 import subprocess
 import sys
 
+from textual.widgets import Input
+
 from stateview._postgres import PostgresStore
+from stateview.tui.screens.conflict import ConflictScreen
+from stateview.tui.screens.editor import EditorScreen
 from stateview.tui.widgets.banner import Banner
 from stateview.tui.widgets.feed import ChangeFeed
 from stateview.tui.widgets.status import StatusBar
@@ -49,6 +53,33 @@ async def commit_elsewhere(url, changes) -> int:
 def create(url, doc=DOC):
     with PostgresStore(url) as store:
         store.commit((json.dumps(doc, indent=2) + "\n").encode(), None)
+
+
+def stored(url):
+    with PostgresStore(url) as store:
+        return json.loads(store.load().data)
+
+
+_COUNTER = """
+import os, sys, time, stateview
+url, stop = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 60
+with stateview.open(url) as state:
+    for _ in range(20_000):
+        if os.path.exists(stop) or time.monotonic() > deadline:
+            break
+        with state.transaction() as root:
+            root["counter"] += 1
+        time.sleep(0.01)
+"""
+
+
+async def saved(pilot, app, before):
+    try:
+        await wait_until(pilot, lambda: app.saves > before, "the save to be committed")
+    except AssertionError:
+        errors = [str(w.render()) for w in app.screen.query("#error")]
+        raise AssertionError(f"not saved; on {app.screen}: {errors}") from None
 
 
 def status_text(app) -> str:
@@ -127,5 +158,66 @@ def test_a_server_that_goes_down_shows_a_banner_and_the_view_recovers(private_se
         await commit_elsewhere(url, {"/open": False})
         await loaded_once_more(pilot, app, before)
         assert app.json_tree.document["open"] is False
+
+    drive(app, scenario)
+
+
+def test_an_edit_saves_while_another_replica_keeps_committing(pg_url, tmp_path):
+    create(pg_url, {**DOC, "counter": 0})
+    app = make_app(pg_url)
+    stop = tmp_path / "stop"
+
+    async def scenario(pilot):
+        writer = subprocess.Popen([sys.executable, "-c", _COUNTER, pg_url, str(stop)],
+                                  cwd=ROOT, stderr=subprocess.PIPE)
+        try:
+            await wait_until(pilot, lambda: stored(pg_url)["counter"] > 0, "the writer")
+            app.go_to("/clients/bob/score")
+            await pilot.press("e")
+            assert isinstance(app.screen, EditorScreen)
+            await pilot.press("ctrl+u", *"42", "enter")
+            await saved(pilot, app, 0)
+            assert stored(pg_url)["clients"]["bob"]["score"] == 42  # committed when "saved"
+            counted = stored(pg_url)["counter"]
+            await wait_until(pilot, lambda: stored(pg_url)["counter"] > counted,
+                             "the writer to go on")
+        finally:
+            stop.touch()
+            _, err = writer.communicate(timeout=60)
+        assert writer.returncode == 0, err.decode()
+        assert stored(pg_url)["clients"]["bob"]["score"] == 42  # no writer overwrote it
+
+    drive(app, scenario)
+
+
+def test_an_edit_that_conflicts_with_another_writer_gets_the_conflict_dialog(pg_url):
+    create(pg_url)
+    app = make_app(pg_url)
+
+    async def scenario(pilot):
+        app.go_to("/clients/bob/score")
+        await pilot.press("e")
+        assert isinstance(app.screen, EditorScreen)
+        assert app.screen.query_one("#field", Input).value == "2"
+        await commit_elsewhere(pg_url, {"/clients/bob/score": 40})
+        await pilot.press("ctrl+u", *"8", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
+        why = str(app.screen.query_one("#why").render())
+        assert "/clients/bob/score changed since the editor opened" in why
+        assert "40" in str(app.screen.query_one("#theirs").query_one("Static").render())
+        await pilot.press("t")  # keep theirs: nothing written
+        await pilot.pause()
+        assert stored(pg_url)["clients"]["bob"]["score"] == 40
+        with PostgresStore(pg_url) as store:
+            assert store.load().version == 2
+        # Once more, and this time overwrite with mine.
+        await pilot.press("e")
+        await commit_elsewhere(pg_url, {"/clients/bob/score": 41, "/open": False})
+        await pilot.press("ctrl+u", *"8", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
+        await pilot.press("o")
+        await saved(pilot, app, 0)
+        doc = stored(pg_url)
+        assert doc["clients"]["bob"]["score"] == 8 and doc["open"] is False
 
     drive(app, scenario)
