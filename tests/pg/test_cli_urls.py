@@ -267,3 +267,19 @@ def test_set_on_a_url_whose_document_does_not_exist_is_refused(pg_url):
     result = cli("set", pg_url, "/a", "1")
     assert result.returncode == 1 and "no such document" in result.stderr
     assert stored(pg_url) is None
+
+
+def test_recover_on_a_url_is_a_usage_error_that_points_to_check(pg_url):
+    result = cli("recover", pg_url)
+    assert result.returncode == 2
+    assert "recover is for state files" in result.stderr and "stateview check URL" in result.stderr
+
+
+def test_a_server_that_would_lose_commits_is_one_warning_line(pg_url):
+    put(pg_url, json.dumps(DOC))
+    # The session's own setting, through libpq's options: what the store checks at connect.
+    url = pg_url.replace("?", "?options=-csynchronous_commit%3Doff&", 1)
+    result = cli("get", url, "/log")
+    assert result.returncode == 0 and json.loads(result.stdout) == ["é"]
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("stateview: warning: ") and "synchronous_commit=off" in line
