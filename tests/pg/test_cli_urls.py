@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -283,3 +284,43 @@ def test_a_server_that_would_lose_commits_is_one_warning_line(pg_url):
     assert result.returncode == 0 and json.loads(result.stdout) == ["é"]
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("stateview: warning: ") and "synchronous_commit=off" in line
+
+
+_COUNTER = """
+import os, sys, time, stateview
+url, stop = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 60
+with stateview.open(url) as state:
+    for _ in range(20_000):
+        if os.path.exists(stop) or time.monotonic() > deadline:
+            break
+        with state.transaction() as root:
+            root["counter"] += 1
+        time.sleep(0.005)
+"""
+
+
+def test_set_expect_is_a_compare_and_set_against_a_writer_committing_meanwhile(pg_url, tmp_path):
+    put(pg_url, json.dumps({"counter": 0}))
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen([sys.executable, "-c", _COUNTER, pg_url, str(stop)], cwd=ROOT,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        seen = json.loads(cli("get", pg_url, "/counter").stdout)
+        deadline = time.monotonic() + 30
+        while json.loads(stored(pg_url))["counter"] == seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stale = cli("set", pg_url, "/counter", "-1", "--expect", json.dumps(seen))
+        assert stale.returncode == 1, stale.stderr
+        assert "/counter is " in stale.stderr and "nothing was written" in stale.stderr
+        assert json.loads(stored(pg_url))["counter"] > seen  # the writer's commits stand
+    finally:
+        stop.touch()
+        _, err = writer.communicate(timeout=60)
+    assert writer.returncode == 0, err
+    now = json.loads(cli("get", pg_url, "/counter").stdout)
+    assert cli("set", pg_url, "/counter", "-1", "--expect", json.dumps(now)).returncode == 0
+    assert json.loads(stored(pg_url))["counter"] == -1
+    # The same rule as the UI's: 1, 1.0 and true are different values.
+    wrong = cli("delete", pg_url, "/counter", "--expect", "-1.0")
+    assert wrong.returncode == 1 and json.loads(stored(pg_url))["counter"] == -1
