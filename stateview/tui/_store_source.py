@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._errors import StateError
+from .._postgres._sql import DOCUMENTS
 from ._load import Broken, FileStatus, Reader
 from ._watch import FileWatcher, Signature
 
@@ -92,11 +93,48 @@ class StoreReader(Reader):
         return self._writer
 
 
+_WRITABLE = f"""
+SELECT pg_is_in_recovery(), current_setting('transaction_read_only'), current_user,
+       has_table_privilege('{DOCUMENTS}', 'UPDATE')
+"""
+
+
+def write_problem(store: PostgresStore) -> str | None:
+    """Why a commit to the document would be refused by the server, asked up front.
+
+    A standby, a read-only session (``default_transaction_read_only``) and a role without
+    ``UPDATE`` on the table all refuse a commit only once it is sent; the person should know
+    before typing. ``None`` also when the server cannot be asked (the status read says so).
+    """
+    import psycopg
+
+    try:
+        with psycopg.connect(store.url.conninfo, autocommit=True,
+                             connect_timeout=round(CONNECT_TIMEOUT),
+                             application_name="stateview ui check") as conn:
+            row = conn.execute(_WRITABLE).fetchone()
+    except psycopg.Error:
+        return None
+    if row is None:
+        return None
+    standby, read_only, user, may_update = row
+    if standby:
+        return "the server is a standby (read-only); edit through the primary"
+    if read_only == "on":
+        return "the server makes this session read-only (default_transaction_read_only)"
+    if not may_update:
+        return f"role {user} may not UPDATE {DOCUMENTS}"
+    return None
+
+
 class StoreStatusReader:
     """The status bar's facts about a database document; failures are the server's state."""
 
     def __init__(self, store: PostgresStore) -> None:
         self.store = store
+        self.write_problem: str | None = None
+        """Why the server would refuse an edit (asked at the first read and after an outage)."""
+        self._asked = False
         self._where: str | None = None
         self._known: Any = None
         self._last: dict[str, Any] = {}
@@ -111,9 +149,12 @@ class StoreStatusReader:
                     self._where = _server(self.store.describe().details)  # once
                 snap = self.store.load(known=self._known)
             except StateError as e:
+                self._asked = False  # the server may come back as another one (a failover)
                 return FileStatus(None, self._last, where=self._where or self.store.name,
                                   version=self._version,
                                   error=unreachable(e, self.store.name))
+            if not self._asked:
+                self.write_problem, self._asked = write_problem(self.store), True
             self._known = snap.version
             self._version = None if snap.version is None else f"version {snap.version}"
             self._last = writer_record(snap.writer)

@@ -182,8 +182,9 @@ class StateViewApp(Navigation):
         self._watcher: FileWatcher
         if self.url is not None:
             self._store = open_store(self.url)
-            self._read_status: Callable[[], FileStatus] = StoreStatusReader(self._store).read
-            self._write_problem: Callable[[], str | None] = lambda: None
+            status = StoreStatusReader(self._store)
+            self._read_status: Callable[[], FileStatus] = status.read
+            self._write_problem: Callable[[], str | None] = lambda: status.write_problem
             self._watcher = StoreWatcher(self._store, self._on_file_change, self._on_waiting)
         else:
             self._read_status = lambda: status_reader(self.paths)

@@ -221,3 +221,32 @@ def test_an_edit_that_conflicts_with_another_writer_gets_the_conflict_dialog(pg_
         assert doc["clients"]["bob"]["score"] == 8 and doc["open"] is False
 
     drive(app, scenario)
+
+
+def test_a_read_only_server_session_turns_editing_off_before_typing(pg_url):
+    create(pg_url)
+    url = pg_url.replace("?", "?options=-cdefault_transaction_read_only%3Don&", 1)
+    app = make_app(url)
+
+    async def scenario(pilot):
+        await wait_until(pilot, lambda: app.readonly_reason is not None, "read-only said")
+        assert "default_transaction_read_only" in app.readonly_reason
+        assert "read-only: the server makes this session read-only" in status_text(app)
+        app.go_to("/open")
+        await pilot.press("e")
+        await pilot.pause()
+        assert not isinstance(app.screen, EditorScreen)
+
+    drive(app, scenario)
+
+
+def test_readonly_flag_on_a_url_is_said_in_the_status_bar(pg_url):
+    create(pg_url)
+    app = make_app(pg_url, readonly=True)
+
+    async def scenario(pilot):
+        assert app.readonly_reason == "opened with --readonly"
+        await wait_until(pilot, lambda: "read-only: opened with --readonly" in status_text(app),
+                         "the status bar")
+
+    drive(app, scenario)
