@@ -27,7 +27,7 @@ from typing import IO, Any
 
 from .._paths import StatePaths
 from ._diff import diff, patched
-from ._load import DIFF_LIMIT, Broken, Loaded, Reader
+from ._load import DIFF_LIMIT, Broken, Loaded, Reader, VersionReader
 
 __all__ = ["ChildReader"]
 
@@ -49,7 +49,7 @@ class ChildReader:
         self.document: Any = None
         """The last good version handed out (the one the UI shows or is about to)."""
         self._proc: subprocess.Popen[bytes] | None = None
-        self._local: Reader | None = None
+        self._local: VersionReader | None = None
         """The in-process reader, once the child has failed twice in a row."""
         self._lock = threading.Lock()
 
@@ -139,7 +139,7 @@ def _read_exactly(stream: IO[bytes], size: int) -> bytes:
     return data
 
 
-def reader_for(target: str) -> Reader:
+def reader_for(target: str) -> VersionReader:
     """The reader of a state file's path or of a store URL."""
     from .._postgres import is_store_url
 

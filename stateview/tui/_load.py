@@ -23,7 +23,8 @@ from .._paths import StatePaths
 from .._schema import Schema, SchemaIssue
 from ._diff import Change, diff
 
-__all__ = ["Broken", "FileStatus", "LatestOnly", "Loaded", "Reader", "read_status"]
+__all__ = ["Broken", "FileStatus", "LatestOnly", "Loaded", "Reader", "VersionReader",
+           "read_status", "schema_issues"]
 
 log = logging.getLogger("stateview")
 
@@ -119,11 +120,14 @@ class Broken:
     error: CorruptFile | None = None
 
 
-class Reader:
-    """Reads new versions of one state file and diffs them against the last good one."""
+class VersionReader:
+    """Reads new versions of one document and diffs them against the last good one.
 
-    def __init__(self, paths: StatePaths, schema: Schema | None = None) -> None:
-        self.paths = paths
+    Where the bytes come from is the subclass's: :class:`Reader` reads a state file,
+    :class:`~stateview.tui._store_source.StoreReader` a database row.
+    """
+
+    def __init__(self, schema: Schema | None = None) -> None:
         self.schema = schema
         self.document: Any = None
         self._bytes: bytes | None = None
@@ -131,18 +135,12 @@ class Reader:
 
     @property
     def label(self) -> str:
-        """What parse errors name: the file."""
-        return self.paths.target
+        """What parse errors name."""
+        raise NotImplementedError
 
     def fetch(self) -> bytes | Broken:
-        """The current bytes, or why there are none (a store other than a file overrides it)."""
-        try:
-            with open(self.paths.target, "rb") as f:
-                return f.read()
-        except FileNotFoundError:
-            return Broken("the file is missing (deleted or renamed)", missing=True)
-        except OSError as e:
-            return Broken(f"cannot read the file: {e.strerror or e}")
+        """The current bytes, or why there are none."""
+        raise NotImplementedError
 
     def writer(self) -> dict[str, Any] | None:
         """Who committed the version :meth:`fetch` read, when the store tells."""
@@ -173,12 +171,7 @@ class Reader:
 
     def issues(self, document: Any) -> dict[str, list[SchemaIssue]] | None:
         """Schema violations by pointer, or ``None`` without a schema."""
-        if self.schema is None:
-            return None
-        found: dict[str, list[SchemaIssue]] = defaultdict(list)
-        for issue in self.schema.issues(document):
-            found[issue.pointer].append(issue)
-        return dict(found)
+        return schema_issues(self.schema, document)
 
     def _broke(self, broken: Broken) -> Broken | None:
         # Report each broken state once; the watcher may see the same bad bytes again.
@@ -187,6 +180,37 @@ class Reader:
             return None
         self._broken = key
         return broken
+
+
+class Reader(VersionReader):
+    """Reads new versions of one state file."""
+
+    def __init__(self, paths: StatePaths, schema: Schema | None = None) -> None:
+        super().__init__(schema)
+        self.paths = paths
+
+    @property
+    def label(self) -> str:
+        return self.paths.target
+
+    def fetch(self) -> bytes | Broken:
+        try:
+            with open(self.paths.target, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return Broken("the file is missing (deleted or renamed)", missing=True)
+        except OSError as e:
+            return Broken(f"cannot read the file: {e.strerror or e}")
+
+
+def schema_issues(schema: Schema | None, document: Any) -> dict[str, list[SchemaIssue]] | None:
+    """Schema violations of ``document`` by pointer, or ``None`` without a schema."""
+    if schema is None:
+        return None
+    found: dict[str, list[SchemaIssue]] = defaultdict(list)
+    for issue in schema.issues(document):
+        found[issue.pointer].append(issue)
+    return dict(found)
 
 
 class LatestOnly:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import StateError
 from .._postgres._sql import DOCUMENTS
-from ._load import Broken, FileStatus, Reader
+from ._load import Broken, FileStatus, VersionReader
 from ._watch import FileWatcher, Signature
 
 if TYPE_CHECKING:
@@ -60,11 +60,11 @@ def unreachable(error: StateError, name: str) -> str:
     return str(error).removeprefix(name + ": ")
 
 
-class StoreReader(Reader):
-    """:class:`Reader` over a database document: each read fetches only a newer version."""
+class StoreReader(VersionReader):
+    """Reads new versions of a database document: each read fetches only a newer version."""
 
     def __init__(self, url: str) -> None:
-        super().__init__(paths=None)  # type: ignore[arg-type]  # no file names for a URL
+        super().__init__()
         self.store = open_store(url)
         self._version: Any = None
         self._writer: dict[str, Any] | None = None

@@ -36,7 +36,7 @@ from .._paths import StatePaths
 from .._postgres import is_store_url, parse_url
 from .._schema import Schema, SchemaIssue
 from ._childreader import ChildReader
-from ._load import Broken, FileStatus, LatestOnly, Loaded, Reader, read_status
+from ._load import Broken, FileStatus, LatestOnly, Loaded, read_status, schema_issues
 from ._lognotice import NoticeHandler
 from ._model import Key, Match
 from ._navigate import Navigation
@@ -158,9 +158,9 @@ class StateViewApp(Navigation):
         super().__init__()
         self.url = os.fspath(path) if is_store_url(os.fspath(path)) else None
         """The database document's URL, or ``None`` for a file."""
-        self.paths = StatePaths.of("." if self.url else path)
-        """The file's names (for a URL, unused)."""
-        self.target = self.url or self.paths.given
+        self.paths: StatePaths | None = None if self.url else StatePaths.of(path)
+        """The file's names (``None`` for a database document)."""
+        self.target = self.url or StatePaths.of(path).given
         self.schema = schema
         self.readonly = readonly
         self.display_name = display_name or (
@@ -176,7 +176,6 @@ class StateViewApp(Navigation):
         self._match = -1
         self.write_problem: str | None = None
         """Why this process cannot commit to the file (read-only mount, permissions)."""
-        self._reader = Reader(self.paths, schema)
         self._child = ChildReader(self.target)
         self._store: PostgresStore | None = None
         self._watcher: FileWatcher
@@ -187,10 +186,11 @@ class StateViewApp(Navigation):
             self._write_problem: Callable[[], str | None] = lambda: status.write_problem
             self._watcher = StoreWatcher(self._store, self._on_file_change, self._on_waiting)
         else:
-            self._read_status = lambda: status_reader(self.paths)
-            self._write_problem = lambda: write_checker(self.paths)
-            self._watcher = FileWatcher(self.paths.target, self.paths.lock,
-                                        self._on_file_change, poll_interval, self._on_waiting)
+            paths = StatePaths.of(path)
+            self._read_status = lambda: status_reader(paths)
+            self._write_problem = lambda: write_checker(paths)
+            self._watcher = FileWatcher(paths.target, paths.lock, self._on_file_change,
+                                        poll_interval, self._on_waiting)
         self._shown = threading.Event()
         """Set by the UI thread once the version handed to it is on screen."""
         self._shown.set()
@@ -214,8 +214,8 @@ class StateViewApp(Navigation):
 
     def on_mount(self) -> None:
         tree = self.query_one(JsonTree)
-        tree.root_name = (parse_url(self.url).document if self.url
-                          else os.path.basename(self.paths.given))
+        tree.root_name = (os.path.basename(self.paths.given) if self.paths is not None
+                          else parse_url(self.target).document)
         tree.focus()
         self.query_one(StatusBar).schema_text = "checking…" if self.schema else "no schema"
         self.query_one(DetailsPane).show_message(f"reading the {self.noun}…")
@@ -290,7 +290,7 @@ class StateViewApp(Navigation):
 
     def _check_schema(self, document: Any) -> None:
         """On the checker thread: the schema verdict on one version."""
-        issues = self._reader.issues(document) or {}
+        issues = schema_issues(self.schema, document) or {}
         self.post_message(self.SchemaChecked(document, issues))
 
     # -- message handlers ----------------------------------------------------------------
@@ -336,7 +336,7 @@ class StateViewApp(Navigation):
                 self.query_one(DetailsPane).show_message(f"no good version of the {self.noun} "
                                                          "yet")
                 self._details_shown = None
-                if not self._offered_recovery and self.url is None:
+                if not self._offered_recovery and self.paths is not None:
                     self._offered_recovery = True
                     offer = recovery_offer(self.paths, outcome, self.schema)
                     self.push_screen(RecoveryScreen(offer))
