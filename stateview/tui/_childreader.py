@@ -2,8 +2,8 @@
 
 Parsing a 10 MB document takes a third of a second of CPU, and Python's parser holds the GIL
 all that time: in the UI's process it would freeze key presses and painting at every commit.
-So a child process (``python -m stateview.tui._childreader FILE``, or ``URL`` for a database
-document, which it reads with a :class:`~stateview.tui._store_source.StoreReader`) runs the
+So a child process (``python -m stateview.tui._childreader``, given a FILE or, for a database
+document, a URL it reads with a :class:`~stateview.tui._store_source.StoreReader`) runs the
 :class:`~stateview.tui._load.Reader` and sends back only what changed; this process rebuilds
 the new version from the one on screen (:func:`~stateview.tui._diff.patched`, which copies only
 the containers on the way to a change). The whole document crosses the pipe only for the first
@@ -32,6 +32,9 @@ from ._load import DIFF_LIMIT, Broken, Loaded, Reader, VersionReader
 __all__ = ["ChildReader"]
 
 log = logging.getLogger("stateview")
+
+_TARGET = "STATEVIEW_READER_TARGET"
+"""The environment variable that hands the child its file path or URL."""
 
 
 class ChildReader:
@@ -110,9 +113,11 @@ class ChildReader:
                 os.path.abspath(__file__))))
             path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH"))
                                    if p)
+            # The target goes through the environment, not argv: a URL may hold a password,
+            # and any user can read another's command line (ps), not its environment.
             self._proc = subprocess.Popen(
-                [self.executable, "-m", "stateview.tui._childreader", self.target],
-                env={**os.environ, "PYTHONPATH": path},
+                [self.executable, "-m", "stateview.tui._childreader"],
+                env={**os.environ, "PYTHONPATH": path, _TARGET: self.target},
                 # Its stderr would scribble over the UI's screen; failures show up here as
                 # a closed pipe instead.
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -163,4 +168,5 @@ def serve(target: str, requests: IO[bytes], answers: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.stdin.buffer, sys.stdout.buffer)
+    serve(sys.argv[1] if len(sys.argv) > 1 else os.environ[_TARGET], sys.stdin.buffer,
+          sys.stdout.buffer)

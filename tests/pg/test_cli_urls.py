@@ -324,3 +324,15 @@ def test_set_expect_is_a_compare_and_set_against_a_writer_committing_meanwhile(p
     # The same rule as the UI's: 1, 1.0 and true are different values.
     wrong = cli("delete", pg_url, "/counter", "--expect", "-1.0")
     assert wrong.returncode == 1 and json.loads(stored(pg_url))["counter"] == -1
+
+
+def test_a_password_in_the_url_is_not_stored_with_the_writers_command_line(pg_url, pg_server):
+    put(pg_url, json.dumps(DOC))
+    # The test server trusts its socket: the password is accepted and never checked.
+    url = pg_url.replace("postgres@", "postgres:hunter2@", 1)
+    assert cli("set", url, "/open", "true").returncode == 0
+    document = pg_url.rsplit("#", 1)[1]
+    program = pg_server.psql(f"SELECT writer_program FROM stateview_documents "
+                             f"WHERE name = '{document}'")
+    assert "set" in program and "/open" in program
+    assert "hunter2" not in program and "postgres:***@" in program

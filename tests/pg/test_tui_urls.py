@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from textual.widgets import Input
 
 from stateview._postgres import PostgresStore
@@ -250,3 +251,24 @@ def test_readonly_flag_on_a_url_is_said_in_the_status_bar(pg_url):
                          "the status bar")
 
     drive(app, scenario)
+
+
+def test_the_reader_process_is_not_given_the_url_on_its_command_line(pg_url):
+    import os
+
+    from stateview.tui._childreader import ChildReader
+    from stateview.tui._load import Loaded
+
+    if not os.path.exists("/proc/self/cmdline"):
+        pytest.skip("reads the child's command line from /proc (Linux)")
+    create(pg_url)
+    url = pg_url.replace("postgres@", "postgres:hunter2@", 1)  # any user may read argv (ps)
+    reader = ChildReader(url)
+    try:
+        assert isinstance(reader.read(), Loaded)
+        assert reader._proc is not None
+        with open(f"/proc/{reader._proc.pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+        assert b"hunter2" not in cmdline and b"postgresql" not in cmdline
+    finally:
+        reader.close()
