@@ -22,31 +22,30 @@ Rules every store keeps:
   PostgreSQL: ``COMMIT`` returned). When it raises :class:`CommitFailed` nothing changed;
   :class:`CommitUnknown` (a subclass) says the store cannot tell, and the caller must reload:
   whatever the store then holds is the truth.
-* A commit made while holding the lock ends the hold: the document layer takes the lock for a
-  transaction or a group-commit batch, and every commit of another batch takes it again. So
+* Whether a commit made while holding the lock ends the hold is the store's to say
+  (``EngineStore.lock_survives_commit``): a file's flock outlives it (the engine keeps writing
+  batches under it, and lingers with it); a database row lock ends with its transaction, so
   memory may change only between ``lock()`` and ``commit()``: threads that mutate while a
   batch is being committed wait for the next ``lock()`` and then apply their changes together
-  (group commit survives; on PostgreSQL a row lock cannot outlive its transaction). A store may
-  keep its lock a little longer internally (the file engine lingers for the next batch), as
-  long as ``lock()`` still returns the newest version. ``lock()`` is not reentrant.
+  (group commit survives). ``lock()`` while holding the lock returns the current version and
+  keeps the hold.
 * ``watch`` callbacks run on a thread of the store, never with a lock held, and may be called
   for a version already seen (a reconnect re-announces the current one); never for this
   store's own commits.
 
-How the file engine maps onto it (``stateview._file_store.FileStore``, whose lower-level
-methods ``StateFile`` uses for its file I/O; docs/design.md, "The storage seam"):
+How the file engine maps onto it (``stateview._file_store.FileStore``; docs/design.md, "The
+storage seam", also says what ``StateFile`` needs of a store beyond the protocol):
 
-    load       read ``NAME`` (``_opening.load_initial`` at open: healing a torn file from a
-               backup or temp file stays the file store's business); the version is
+    load       stat ``NAME`` and read it unless ``known``; the version is
                ``(dev, ino, size, mtime_ns)`` of the file plus the commit token in ``NAME.lock``
-    lock       ``ProcessLock.acquire`` (flock on ``NAME.lock``), then the freshness check of
-               ``StateFile._refresh_locked``; ``LockTimeout`` names the holder as now
+    lock       ``ProcessLock.acquire`` (flock on ``NAME.lock``), then ``load(known)`` under it;
+               ``LockTimeout`` names the holder as now
     commit     ``_commit.replace_file`` with ``before_sync`` noting the token; ``expected`` is
                checked under the flock (taken for the call when not held), so a CLI ``set`` is
                a compare-and-set without a separate lock step
-    unlock     ``ProcessLock.release`` (or linger, as ``_LOCK_LINGER`` does now)
-    watch      the polling thread of ``StateFile._watch`` (stat + lock-file token); inotify
-               could replace it without the document layer noticing
+    unlock     ``ProcessLock.release`` (the engine lingers 2 ms before it calls it)
+    watch      a polling thread (stat + lock-file token); inotify could replace it without
+               the document layer noticing
     history    ``NAME.bak`` ... ``NAME.bak.N``
     describe   the lock file's record (holder, last commit: pid, host, program, time)
 
