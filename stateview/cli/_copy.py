@@ -15,7 +15,7 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._errors import InvalidValue, StateError
+from .._errors import InvalidValue, StateError, StateFileMissing
 from .._jsontext import a_json_type, dumps
 from .._paths import StatePaths
 from ._get_set_delete import read_document
@@ -101,7 +101,10 @@ def _schema(given: str | None, source: str, destination: str) -> Schema | None:
 
 
 def _read(source: str) -> Any:
-    value = read_document(source)
+    try:
+        value = read_document(source)
+    except StateFileMissing:
+        raise StateError(f"{source}: no such file") from None
     if not isinstance(value, (dict, list)):
         raise InvalidValue("", f"{shown(source)}: the document's root is {a_json_type(value)}; "
                            "a state document holds an object or an array")
