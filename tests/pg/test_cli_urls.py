@@ -336,3 +336,18 @@ def test_a_password_in_the_url_is_not_stored_with_the_writers_command_line(pg_ur
                              f"WHERE name = '{document}'")
     assert "set" in program and "/open" in program
     assert "hunter2" not in program and "postgres:***@" in program
+
+
+def test_a_wrong_password_is_one_line_without_the_password(private_server):
+    private_server.psql("ALTER ROLE postgres PASSWORD 'right-one'")
+    (private_server.data / "pg_hba.conf").write_text("local all all scram-sha-256\n")
+    private_server.psql("SELECT pg_reload_conf()")
+    url = private_server.url("doc").replace("postgres@", "postgres:wrong-one@", 1)
+    for args in (["get", url], ["view", url], ["set", url, "/a", "1"]):
+        result = cli(*args)
+        assert result.returncode == 1, args
+        [line] = result.stderr.strip().splitlines()
+        assert 'password authentication failed for user "postgres"' in line, args
+        assert "wrong-one" not in line and "postgres:***@" in line
+    right = cli("check", url.replace("wrong-one", "right-one"))
+    assert right.returncode == 1 and "missing: no document named 'doc'" in right.stdout
