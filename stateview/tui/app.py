@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -33,7 +33,6 @@ from textual.widgets import Footer, Tree
 
 from .._jsontext import join_pointer
 from .._paths import StatePaths
-from .._postgres import is_store_url, parse_url
 from .._schema import Schema, SchemaIssue
 from ._childreader import ChildReader
 from ._load import Broken, FileStatus, LatestOnly, Loaded, read_status, schema_issues
@@ -41,8 +40,8 @@ from ._lognotice import NoticeHandler
 from ._model import Key, Match
 from ._navigate import Navigation
 from ._offer import recovery_offer
-from ._store_source import StoreStatusReader, StoreWatcher, open_store
-from ._watch import FileWatcher, Signature
+from ._source import open_source
+from ._watch import Signature
 from ._writable import write_problem
 from .screens.recovery import RecoveryScreen
 from .widgets.banner import Banner, PauseBanner
@@ -50,9 +49,6 @@ from .widgets.details import DetailsPane
 from .widgets.feed import ChangeFeed
 from .widgets.status import StatusBar
 from .widgets.tree import Entry, JsonTree
-
-if TYPE_CHECKING:
-    from .._postgres import PostgresStore
 
 __all__ = ["StateViewApp"]
 
@@ -156,15 +152,15 @@ class StateViewApp(Navigation):
             poll_interval: seconds between two ``stat`` polls of the file and its lock.
         """
         super().__init__()
-        self.url = os.fspath(path) if is_store_url(os.fspath(path)) else None
-        """The database document's URL, or ``None`` for a file."""
-        self.paths: StatePaths | None = None if self.url else StatePaths.of(path)
+        self.source = open_source(path, self._on_file_change, self._on_waiting, status_reader,
+                                  write_checker, poll_interval)
+        self.paths = self.source.paths
         """The file's names (``None`` for a database document)."""
-        self.target = self.url or StatePaths.of(path).given
+        self.target = self.source.target
         self.schema = schema
         self.readonly = readonly
         self.display_name = display_name or (
-            parse_url(self.url).document if self.url else os.fspath(path))
+            self.source.name if self.paths is None else os.fspath(path))
         self.clock = clock
         self.highlight_seconds = highlight_seconds
         self.status: FileStatus | None = None
@@ -177,24 +173,15 @@ class StateViewApp(Navigation):
         self.write_problem: str | None = None
         """Why this process cannot commit to the file (read-only mount, permissions)."""
         self._child = ChildReader(self.target)
-        self._store: PostgresStore | None = None
-        self._watcher: FileWatcher
-        if self.url is not None:
-            self._store = open_store(self.url)
-            status = StoreStatusReader(self._store)
-            self._read_status: Callable[[], FileStatus] = status.read
-            self._write_problem: Callable[[], str | None] = lambda: status.write_problem
-            self._watcher = StoreWatcher(self._store, self._on_file_change, self._on_waiting)
-        else:
-            paths = StatePaths.of(path)
-            self._read_status = lambda: status_reader(paths)
-            self._write_problem = lambda: write_checker(paths)
-            self._watcher = FileWatcher(paths.target, paths.lock, self._on_file_change,
-                                        poll_interval, self._on_waiting)
+        self._watcher = self.source.watcher
+        self._read_status = self.source.read_status
+        self._write_problem = self.source.write_problem
         self._shown = threading.Event()
         """Set by the UI thread once the version handed to it is on screen."""
         self._shown.set()
         self._offered_recovery = False
+        self._unreachable = False
+        """The banner says the server cannot be reached (a database document only)."""
         self._highlights: dict[tuple[Key, ...], float] = {}
         self._highlight_timer: Timer | None = None
         """The one timer that clears the next highlight to expire."""
@@ -214,8 +201,7 @@ class StateViewApp(Navigation):
 
     def on_mount(self) -> None:
         tree = self.query_one(JsonTree)
-        tree.root_name = (os.path.basename(self.paths.given) if self.paths is not None
-                          else parse_url(self.target).document)
+        tree.root_name = self.source.name
         tree.focus()
         self.query_one(StatusBar).schema_text = "checking…" if self.schema else "no schema"
         self.query_one(DetailsPane).show_message(f"reading the {self.noun}…")
@@ -230,11 +216,9 @@ class StateViewApp(Navigation):
 
     def on_unmount(self) -> None:
         self._notices.remove()
-        self._watcher.stop()
+        self.source.close()
         self._checker.stop()
         self._child.close()
-        if self._store is not None:
-            self._store.close()
 
     # -- public methods ------------------------------------------------------------------
 
@@ -246,7 +230,7 @@ class StateViewApp(Navigation):
     @property
     def noun(self) -> str:
         """What the view shows, in messages: the file, or the (database) document."""
-        return "document" if self.url else "file"
+        return "file" if self.paths is not None else "document"
 
     @property
     def readonly_reason(self) -> str | None:
@@ -347,12 +331,13 @@ class StateViewApp(Navigation):
         self._show_status(message.status)
 
     def _show_status(self, status: FileStatus) -> None:
-        was_down = self.status is not None and self.status.error is not None
         self.status = status
         banner = self.query_one(Banner)
         if status.error is not None:
+            self._unreachable = True
             banner.show_unreachable(status.error, self.json_tree.document is not None)
-        elif was_down:
+        elif self._unreachable:
+            self._unreachable = False
             if self.broken is None:
                 banner.hide()
             self._watcher.poke()  # read what was committed while we could not listen
