@@ -52,8 +52,9 @@ def test_get_prints_a_url_documents_value_at_a_pointer(pg_url):
     assert missing.returncode == 1 and "no key 'carol' in the object at /clients" in missing.stderr
 
 
-def test_get_of_a_document_that_does_not_exist_says_how_to_create_one(pg_url):
-    result = cli("get", pg_url)
+@pytest.mark.parametrize("command", ["get", "view"])
+def test_a_document_that_does_not_exist_says_how_to_create_one(pg_url, command):
+    result = cli(command, pg_url)
     assert result.returncode == 1
     assert "no document named" in result.stderr and "stateview copy FILE" in result.stderr
 
