@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import StateError
 from .._postgres import is_store_url, parse_url
+from .._postgres._url import hide_password
 
 if TYPE_CHECKING:
     from .._postgres import PostgresStore
@@ -38,12 +39,23 @@ def check_url(url: str) -> None:
     """Refuse a URL that cannot name a document, before anything is read or written.
 
     Raises:
-        UsageError: no ``#DOCUMENT``, or a name that cannot be one.
+        UsageError: no ``#DOCUMENT``, a name that cannot be one, or a URI libpq cannot parse.
     """
     try:
-        parse_url(url)
+        parsed = parse_url(url)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    try:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
+        return  # opening the store says which extra to install
+    try:
+        conninfo_to_dict(parsed.conninfo)  # libpq's own parser: what it would refuse later
+    except psycopg.ProgrammingError as e:
+        # libpq quotes the URI it refused, password and all.
+        reason = str(e).strip().replace(parsed.conninfo, hide_password(parsed.conninfo))
+        raise UsageError(f"{parsed.shown}: not a connection URI libpq accepts: {reason}") from None
 
 
 def shown(target: str) -> str:

@@ -352,3 +352,17 @@ def test_a_wrong_password_is_one_line_without_the_password(private_server):
         assert "wrong-one" not in line and "postgres:***@" in line
     right = cli("check", url.replace("wrong-one", "right-one"))
     assert right.returncode == 1 and "missing: no document named 'doc'" in right.stdout
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("postgresql://u:secret@[::1/db#doc", 'matching "]" in IPv6 host address'),
+    ("postgresql://u:secret@h/db?nosuchparam=1#doc", 'invalid URI query parameter: "nosuchparam"'),
+    ("postgresql://u:secret@h/db%zz#doc", 'invalid percent-encoded token'),
+])
+def test_a_url_libpq_cannot_parse_is_a_usage_error_without_its_password(url, reason):
+    for args in (["get", url], ["check", url], ["copy", url, "x.json"], ["view", url]):
+        result = cli(*args)
+        assert result.returncode == 2, args
+        [line] = result.stderr.strip().splitlines()
+        assert "not a connection URI libpq accepts" in line and reason in line
+        assert "secret" not in line
