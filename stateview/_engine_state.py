@@ -119,6 +119,9 @@ class EngineState:
     #: commit concurrently, which is how many a would-be leader waits for.
     committers: collections.deque[int] = field(
         default_factory=lambda: collections.deque(maxlen=16))
+    #: Threads waiting for another thread's block or (on a store whose commit ends the lock)
+    #: for a write to end before they change memory: the next batch's committers.
+    held_off: int = 0
     #: Writes failed so far; a transaction compares it to notice a failure under it.
     failures: int = 0
     #: The error of the latest failed write (what a transaction built on it reports).
@@ -182,7 +185,7 @@ def reset_after_fork(st: EngineState, store: EngineStore, me: object) -> bool:
     st.mutex = _new_mutex()
     st.cond = threading.Condition(st.mutex)
     st.open_batch = Batch(st.mutex)
-    st.writing, st.pending, st.waiters = False, [], 0
+    st.writing, st.pending, st.waiters, st.held_off = False, [], 0, 0
     if mine:  # the block goes on here, and ends in an error rather than a commit
         st.txn_forked = True
     else:

@@ -172,7 +172,10 @@ class GroupCommit(Freshness):
             for ticket in batch:
                 ticket.done = True
             group.cond.notify_all()
-            st.committers.append(len(batch) + len(st.pending))
+            # On a store whose commit ends the lock, the threads that will share the next
+            # write are not queued yet: they wait for this one to end (``held_off``).
+            st.committers.append(len(batch) + len(st.pending) + (
+                0 if self._store.lock_survives_commit else st.held_off))
             if not st.pending:
                 self._forget_journal()
         st.writing = False

@@ -56,11 +56,15 @@ class Transactions(GroupCommit):
     def _wait_for_other_blocks(self) -> None:
         """Wait until no other thread's block is open, pausing first if the lock is hogged."""
         st = self._st
-        while self._must_wait():
-            st.cond.wait()
-        self._yield_lock_if_hogged()
-        while self._must_wait():  # one may have begun while we paused
-            st.cond.wait()
+        st.held_off += 1  # counted by group commit: this thread joins the next batch
+        try:
+            while self._must_wait():
+                st.cond.wait()
+            self._yield_lock_if_hogged()
+            while self._must_wait():  # one may have begun while we paused
+                st.cond.wait()
+        finally:
+            st.held_off -= 1
         self._check_open()
 
     def _must_wait(self) -> bool:
