@@ -272,3 +272,29 @@ def test_the_reader_process_is_not_given_the_url_on_its_command_line(pg_url):
         assert b"hunter2" not in cmdline and b"postgresql" not in cmdline
     finally:
         reader.close()
+
+
+def test_p_pauses_a_urls_view_counting_notified_commits_and_resumes_on_the_newest(pg_url):
+    from stateview.tui.widgets.banner import PauseBanner
+
+    create(pg_url)
+    app = make_app(pg_url)
+
+    async def scenario(pilot):
+        await pilot.press("p")
+        banner = app.query_one(PauseBanner)
+        loads = app.loads
+        for n in (1, 2, 3):
+            await commit_elsewhere(pg_url, {"/clients/bob/score": 10 + n})
+            await wait_until(pilot, lambda: f"{n} commit" in str(banner.render()),  # noqa: B023
+                             f"the banner to count {n}")
+        assert app.loads == loads and app.json_tree.document == DOC
+        await pilot.press("p")
+        await loaded_once_more(pilot, app, loads)
+        assert not banner.has_class("-shown")
+        assert app.json_tree.document["clients"]["bob"]["score"] == 13
+        [entry] = app.query_one(ChangeFeed).entries  # one version: the one shown -> the newest
+        assert [(c.pointer, c.old, c.new) for c in entry.changes] == [
+            ("/clients/bob/score", 2, 13)]
+
+    drive(app, scenario)
