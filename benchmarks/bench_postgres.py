@@ -6,9 +6,9 @@
 
 A commit sets one value of a 1 KB or 1 MB document (``workload.py``) and returns once it is
 durable (contenders in ``pg_contenders.py``: ``stateview``, ``stateview-txn``, ``hand``,
-``file``), from 1 thread (``1t``), 8 threads of one process (``8t``: one StateFile, so its
-threads share commits; for ``hand`` a connection per thread) and 4 processes of one thread
-(``4p``), every thread on its own record of the same document.
+``hand-indent``, ``file``), from 1 thread (``1t``), 8 threads of one process (``8t``: one
+StateFile, so its threads share commits; for ``hand`` a connection per thread) and 4 processes
+of one thread (``4p``), every thread on its own record of the same document.
 
 Every (size, mode) cell gives each contender a slice per round, starting with a different
 one each round, so that noise hits all alike. Then ``on_change``: one process commits through

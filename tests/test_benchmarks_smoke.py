@@ -158,7 +158,8 @@ def test_postgres_benchmark_runs_every_contender_and_cell(tmp_path: Path) -> Non
     cells = [(c["size"], c["mode"], c["processes"], c["threads"]) for c in result["cells"]]
     assert cells == [("1KB", "1t", 1, 1), ("1KB", "8t", 1, 8), ("1KB", "4p", 4, 1)]
     for cell in result["cells"]:
-        assert set(cell["results"]) == {"stateview", "stateview-txn", "hand", "file"}
+        assert set(cell["results"]) == {"stateview", "stateview-txn", "hand", "hand-indent",
+                                        "file"}
         for name, r in cell["results"].items():
             # Every process commits at least once per slice (8 threads: at least one each
             # over the run is not promised, one commit in all is).
