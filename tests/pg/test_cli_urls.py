@@ -368,3 +368,28 @@ def test_a_url_libpq_cannot_parse_is_a_usage_error_without_its_password(url, rea
         [line] = result.stderr.strip().splitlines()
         assert "not a connection URI libpq accepts" in line and reason in line
         assert "secret" not in line
+
+
+def test_the_tools_never_trim_the_history_the_program_keeps(pg_url, tmp_path):
+    import stateview
+
+    with stateview.open(pg_url, default={"n": 0}, backups=5) as state:
+        for n in range(1, 7):
+            state["n"] = n
+    kept = history(pg_url)
+    assert len(kept) == 5
+    assert cli("set", pg_url, "/n", "100").returncode == 0
+    src = tmp_path / "s.json"
+    src.write_text('{"n": 200}')
+    assert cli("copy", str(src), pg_url, "--force").returncode == 0
+    after = history(pg_url)
+    assert [json.loads(v) for v in after[:2]] == [{"n": 100}, {"n": 6}]
+    assert after[2:] == kept  # the program's five are all still there
+    with stateview.open(pg_url, backups=5) as state:
+        state["n"] = 300  # and the program's next commit trims to its own count
+    assert len(history(pg_url)) == 5
+
+
+def history(url):
+    with PostgresStore(url, backups=1000) as store:
+        return [snap.data for snap in store.history()]
