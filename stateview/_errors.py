@@ -145,10 +145,13 @@ class CorruptFile(StateError, ValueError):
 class StateFileMissing(StateError, FileNotFoundError):
     """The state file does not exist and no default was given."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, document: bool = False) -> None:
+        # A database document has no backups beside it for ``stateview recover`` to find.
+        lost = ("" if document else
+                f"; if it was lost, run `stateview recover {path}`")
         super().__init__(
-            f"{path}: no such state file (stateview.open creates one only when given "
-            f"default=...; if it was lost, run `stateview recover {path}`)"
+            f"{path}: no such {'document' if document else 'state file'} (stateview.open "
+            f"creates one only when given default=...{lost})"
         )
         self.path = path
 

@@ -36,6 +36,8 @@ __all__ = ["FileStore", "FileVersion", "disk_id"]
 
 log = logging.getLogger("stateview")
 
+_NOT_HELD: Any = object()
+
 FileVersion = tuple[DiskId | None, str | None]
 """A file's version; ``(None, None)`` is "not known" (the next look reads the file)."""
 
@@ -56,15 +58,26 @@ class FileStore:
             :meth:`after_fork` (the engine's one fork reset calls it).
     """
 
+    #: A commit leaves the caller's hold in place (the engine keeps writing batches under
+    #: it, and lingers with it): nothing but this process's own commits can happen meanwhile.
+    lock_survives_commit = True
+
     def __init__(self, paths: StatePaths, *, fs: FileSystem | None = None, backups: int = 1,
-                 owner: object = None) -> None:
+                 owner: object = None, exclusive: bool = False,
+                 lock_timeout: float = 10.0) -> None:
         self.paths = paths
         self.backups = backups
+        self.exclusive = exclusive
+        self.lock_timeout = lock_timeout
         self._fs = fs or get_default()
         # Who holds ``file_lock`` for this store: the StateFile, held weakly so that a
         # StateFile a program forgets is freed at once (its store is part of it).
         self._owner_ref = None if owner is None else weakref.ref(owner)
         self.file_lock: ProcessLock = process_lock(paths.lock)
+        # The version under the hold: what lock() returned or the last commit under it wrote.
+        # No other stateview writer can commit while the hold lasts, so a commit against it
+        # needs no look at the disk (``_NOT_HELD`` when the hold is not ours).
+        self._held_version: Any = _NOT_HELD
         self._watchers: list[threading.Event] = []
 
     @property
@@ -84,6 +97,7 @@ class FileStore:
     def after_fork(self) -> None:
         """In a forked child: the parent's lock object is not this process's."""
         self.file_lock = process_lock(self.paths.lock)
+        self._held_version = _NOT_HELD
         self._watchers = []
 
     # -- versions ----------------------------------------------------------------------------
@@ -103,16 +117,13 @@ class FileStore:
         except OSError as e:
             raise error(self.paths.target, "checking the state file", e) from e
 
-    def load(self, known: Any = None, *, locked: bool | None = None) -> Snapshot:
+    def load(self, known: Any = None) -> Snapshot:
         """The current version; its ``data`` is ``None`` when it is ``known``.
 
-        Args:
-            known: the version the caller holds.
-            locked: whether the caller holds the lock (then a failure is the commit's, and the
-                token is the one read when the lock was taken); ``None``: this store's owner.
+        Under this store's lock a failure is the commit's (:class:`CommitFailed`), and the
+        token is the one read when the lock was taken (updated by our commits since).
         """
-        if locked is None:
-            locked = self.file_lock.held_by(self._owner)
+        locked = self.file_lock.held_by(self._owner)
         st = self._stat(CommitFailed if locked else StorageError)
         if st is None:
             return Snapshot(None, None)
@@ -128,16 +139,29 @@ class FileStore:
                                e) from e
         return Snapshot((disk_id(status), token), data)
 
-    def open_version(self, schema: Schema | None, default: Any) -> tuple[bytes, Any, FileVersion]:
-        """Under the lock, at open: the file's bytes, value and version, after healing it or
-        creating it from ``default`` (``_opening.load_initial``)."""
-        data, value = load_initial(self.paths, self._fs, schema, self.backups, default,
-                                   self.file_lock)
+    def _version(self) -> FileVersion | None:
+        """The current version without reading the file (``None``: no file)."""
+        st = self._stat(CommitFailed if self.file_lock.held_by(self._owner) else StorageError)
+        return None if st is None else (disk_id(st), self._token(
+            self.file_lock.held_by(self._owner)))
+
+    def open_document(self, schema: Schema | None, default: Any) -> tuple[bytes, Any, Any]:
+        """At open: take the lock, and return the file's bytes, value and version after
+        healing it or creating it from ``default`` (``_opening.load_initial``). The lock is
+        left held (the caller lets it go, or keeps it with ``exclusive=True``)."""
+        self._acquire(self.lock_timeout)
         try:
-            st = self._fs.stat(self.paths.target)
-        except OSError as e:
-            raise StorageError(self.paths.target, "checking the state file", e) from e
-        return data, value, (disk_id(st), self.file_lock.last_commit_token())
+            data, value = load_initial(self.paths, self._fs, schema, self.backups, default,
+                                       self.file_lock)
+            try:
+                st = self._fs.stat(self.paths.target)
+            except OSError as e:
+                raise StorageError(self.paths.target, "checking the state file", e) from e
+        except BaseException:
+            self.unlock()
+            raise
+        self._held_version = (disk_id(st), self.file_lock.last_commit_token())
+        return data, value, self._held_version
 
     def open_readonly(self, schema: Schema | None) -> tuple[bytes, Any, FileVersion]:
         """Without the lock, touching nothing: the file's bytes, value and version."""
@@ -145,9 +169,20 @@ class FileStore:
         st = self._stat(StorageError)
         return data, value, (disk_id(st) if st is not None else None, self._token(False))
 
+    def holds_lock(self) -> bool:
+        """Whether this store's owner still holds the lock. A program may have closed the
+        lock's descriptor: then the hold is forgotten (nothing of it is left to release)."""
+        if not self.file_lock.held_by(self._owner):
+            return False
+        if self.file_lock.intact():
+            return True
+        self.file_lock.forget(self._owner)
+        self._held_version = _NOT_HELD
+        return False
+
     # -- writing -----------------------------------------------------------------------------
 
-    def write(self, data: bytes) -> FileVersion:
+    def _write(self, data: bytes) -> FileVersion:
         """Under the caller's lock: make ``data`` the durable next version (steps 4-8).
 
         Raises:
@@ -186,71 +221,84 @@ class FileStore:
             if not held:
                 self.file_lock.release(self._owner)
 
-    # -- the engine's hold on the lock (its linger and hog check live in ``_lock_hold``) ------
-
-    def take_lock(self, timeout: float, exclusive: bool) -> None:
-        """Take the lock for this store's owner (reentrant for it)."""
-        self.file_lock.acquire(self._owner, timeout, exclusive=exclusive, fs=self._fs)
-
-    def lock_intact(self) -> bool:
-        """Whether the lock's descriptor is still the lock file (a program may close it)."""
-        return self.file_lock.intact()
-
-    def forget_lock(self) -> None:
-        """Drop the owner's hold without touching a descriptor found not intact."""
-        self.file_lock.forget(self._owner)
-
-    def release_lock(self) -> None:
-        self.file_lock.release(self._owner)
-
     # -- the Store protocol ------------------------------------------------------------------
 
     def lock(self, timeout: float, known: Any = None) -> Snapshot:
-        """:meth:`Store.lock`: take the lock and return the current version."""
+        """:meth:`Store.lock`: take the lock (kept if this owner holds it already) and return
+        the current version, with ``exclusive`` as the store was made."""
+        if not self.file_lock.held_by(self._owner):
+            self._acquire(timeout)
         try:
-            self.file_lock.acquire(self._owner, timeout, fs=self._fs)
+            snap = self.load(known)
+        except BaseException:
+            self.unlock()
+            raise
+        self._held_version = snap.version
+        return snap
+
+    def _acquire(self, timeout: float) -> None:
+        try:
+            self.file_lock.acquire(self._owner, timeout, exclusive=self.exclusive, fs=self._fs)
         except LockTimeout:
             raise
+        except FileNotFoundError as e:
+            raise StorageError(self.paths.lock, f"taking the lock (the directory "
+                               f"{self.paths.directory} does not exist)", e) from e
         except OSError as e:
             raise StorageError(self.paths.lock, "taking the lock", e) from e
-        try:
-            return self.load(known, locked=True)
-        except BaseException:
-            self.file_lock.release(self._owner)
-            raise
 
     def unlock(self) -> None:
+        """Let go of the lock (a no-op when this owner does not hold it)."""
+        self._held_version = _NOT_HELD
         if self.file_lock.held_by(self._owner):
             self.file_lock.release(self._owner)
 
     def commit(self, data: bytes, expected: Any) -> FileVersion:
         """Compare-and-set: ``data`` becomes the next version if the current one is
-        ``expected``; the check and the write run under the lock (taken for the call when
-        not held). A commit ends the caller's hold."""
+        ``expected``; the check and the write run under the lock.
+
+        Under the caller's hold the hold goes on (``lock_survives_commit``), and a commit
+        against the version of the hold is written without a look at the disk. Without a
+        hold the lock is taken for the call (``lock_timeout``) and let go after it.
+
+        Raises:
+            VersionConflict: the file is not at ``expected``; nothing was written.
+            CommitFailed: nothing changed (the original OSError is the ``__cause__``).
+            LockTimeout: without a hold, another writer kept the lock.
+        """
         held = self.file_lock.held_by(self._owner)
         if not held:
-            self.lock(10.0)
+            self._acquire(self.lock_timeout)
         try:
-            current = self.load(None, locked=True).version
-            if current != expected:
-                last = read_info(self.paths.lock).get("last_commit")
-                writer = _writer(last) if isinstance(last, dict) else None
-                raise VersionConflict(self.name, expected, current, writer)
-            return self.write(data)
+            if not (held and expected == self._held_version):
+                current = self._version()
+                if current != expected:
+                    last = read_info(self.paths.lock).get("last_commit")
+                    writer = _writer(last) if isinstance(last, dict) else None
+                    raise VersionConflict(self.name, expected, current, writer)
+            version = self._write(data)
+        except BaseException:
+            if held:  # what the file now holds is not known: the next lock() looks
+                self._held_version = _NOT_HELD
+            raise
         finally:
-            self.file_lock.release(self._owner)
+            if not held:
+                self.unlock()
+        if held:
+            self._held_version = version
+        return version
 
     def watch(self, callback: Callable[[Any], None], poll: float = 0.1) -> Callable[[], None]:
         """Call ``callback(version)`` when another writer's commit changes the file."""
         stop = threading.Event()
         self._watchers.append(stop)
-        seen = self.load(None, locked=False).version
+        seen: Any = self._version()
 
         def run() -> None:
             nonlocal seen
             while not stop.wait(poll):
                 try:
-                    version = self.load(seen, locked=False).version
+                    version = self._version()
                 except StorageError as e:
                     log.warning("%s: watching: %s", self.name, e)
                     continue

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
 
 from . import _jsonscan, _jsontext
 from ._changes import ChangeEvent, changed_pointers
 from ._document_merge import merge
+from ._engine_state import UNKNOWN
 from ._errors import CorruptFile, InvalidValue
-from ._file_store import FileVersion
 from ._lock_hold import LockHold
 from ._store import Snapshot
 from ._views import DictView, new_root
@@ -31,28 +29,33 @@ class Freshness(LockHold):
     """The layer that loads the document, follows other writers, and runs the callbacks."""
 
     def _refresh_locked(self) -> None:
-        """Under the lock: reload if another writer committed since our version."""
-        snap = self._store.load(self._st.disk, locked=True)  # a commit is what fails here
+        """Under a newly taken lock: merge what ``lock()`` returned, if another writer
+        committed since our version."""
+        snap, self._st.taken = self._st.taken, None
+        if snap is None:
+            return
         if snap.version is None:
             # Deleted behind our back: memory holds the last acknowledged version, and the
             # next commit writes it out again.
-            log.warning("%s: the state file is gone; the next commit recreates it", self.path)
+            log.warning("%s: the document is gone; the next commit recreates it", self.path)
+            self._st.disk = None
             return
         self._merge(snap)
 
     def _refresh_unlocked(self) -> bool:
-        return self._merge(self._store.load(self._st.disk, locked=False))
+        st = self._st
+        return self._merge(self._store.load(None if st.disk is UNKNOWN else st.disk))
 
     def _merge(self, snap: Snapshot) -> bool:
         """Merge a version the store returned into memory; whether any value changed."""
         state = self._st
         if snap.data is None:  # no document, or the version memory holds
             return False
-        version: FileVersion = snap.version  # type: ignore[assignment]
+        version = snap.version
         if snap.data == state.committed:
             state.disk = version
             return False
-        value = _jsontext.loads(snap.data, self._paths.target)
+        value = _jsontext.loads(snap.data, self._where)
         if isinstance(value, dict) != (type(state.root) is DictView):
             raise InvalidValue("", f"{self.path}: another writer changed the document's root "
                                "between object and array")
@@ -66,13 +69,13 @@ class Freshness(LockHold):
 
     def _load(self, default: object) -> None:
         state = self._st
-        data, value, version = self._store.open_version(self._schema, default)
+        data, value, version = self._store.open_document(self._schema, default)
         try:
             state.root = new_root(value, self)
         except InvalidValue as e:  # JSON that Python reads but stateview cannot write back
             where = _jsonscan.scan(data.decode("utf-8"), want={e.pointer}).positions
             line, column = where.get(e.pointer, (None, None))
-            raise CorruptFile(self._paths.target, e.reason, line, column, e.pointer) from None
+            raise CorruptFile(self._where, e.reason, line, column, e.pointer) from None
         state.disk = version
         state.committed = data  # the healed bytes, when open restored a copy
 
@@ -113,25 +116,25 @@ class Freshness(LockHold):
                     log.exception("%s: change callback %r failed", self.path, callback)
 
     def _start_watcher(self, poll: float) -> None:
+        """Follow other writers' commits through the store's watch (``poll`` is the file
+        store's interval; a database pushes its notifications)."""
         self._st.poll = poll
-        self._st.watcher = threading.Thread(
-            target=self._watch, args=(poll,), name=f"stateview-watch {self.path}",
-            daemon=True)
-        self._st.watcher.start()
+        self._st.unwatch = self._store.watch(self._on_store_commit, poll=poll)
 
-    def _watch(self, poll: float) -> None:
+    def _on_store_commit(self, version: object) -> None:
+        """On the store's thread: another writer committed ``version``; load it and tell
+        the callbacks. A commit or a transaction under way here first ends: the change is
+        merged after it (a lock it took saw it already, and then this finds nothing new)."""
         state = self._st
-        while not state.closed and state.callbacks:
-            time.sleep(poll)
-            try:
-                cond = state.cond  # a fork replaces it; the child's watcher is a new thread
-                if cond.acquire(timeout=poll):
-                    try:
-                        if not state.closed and state.nothing_under_way():
-                            self._refresh_unlocked()
-                    finally:
-                        cond.release()
-                    self._dispatch()
-            except Exception as e:  # a broken file must not kill the watcher
-                log.warning("%s: reload failed: %s", self.path, e)
-        state.watcher = None
+        try:
+            cond = state.cond  # a fork replaces it; the child's watch is a new thread
+            with cond:
+                while not state.closed and not state.nothing_under_way():
+                    cond.wait(0.05)
+                if state.closed or not state.callbacks or (
+                        version is not None and version == state.disk):
+                    return
+                self._refresh_unlocked()
+            self._dispatch()
+        except Exception as e:  # a broken document must not stop the watch
+            log.warning("%s: reload failed: %s", self.path, e)

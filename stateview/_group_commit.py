@@ -14,10 +14,10 @@ import errno
 import logging
 import time
 
-from ._engine_state import Batch, Ticket, holds
+from ._engine_state import UNKNOWN, Batch, Ticket, holds
 from ._errors import CommitFailed
-from ._file_store import FileVersion
 from ._freshness import Freshness
+from ._store import VersionConflict
 
 __all__ = ["GroupCommit"]
 
@@ -122,16 +122,18 @@ class GroupCommit(Freshness):
         st.writing = True
         error: BaseException | None = None
         interrupted: BaseException | None = None
-        version: FileVersion = (None, None)
+        version: object = None
         try:
             st.cond.release()
-            version = self._store.write(data)
+            version = self._store.commit(data, st.disk)
+        except VersionConflict as e:  # another writer got in: what it holds is the truth
+            error = e
         except OSError as e:
             error = e if isinstance(e, CommitFailed) else CommitFailed(
-                self._paths.target, "checking the new file", e)
+                self._where, "checking the new file", e)
         except BaseException as e:  # KeyboardInterrupt ...: the write's outcome is unknown
             interrupted = e
-            error = CommitFailed(self._paths.target, "writing, interrupted: the file holds "
+            error = CommitFailed(self._where, "writing, interrupted: the file holds "
                                  "this write or the one before it",
                                  OSError(errno.EINTR, f"interrupted by {type(e).__name__}"))
         finally:
@@ -149,14 +151,18 @@ class GroupCommit(Freshness):
         return interrupted
 
     def _end_write(self, batch: list[Ticket], group: Batch, data: bytes,
-                   version: FileVersion, error: BaseException | None,
+                   version: object, error: BaseException | None,
                    interrupted: BaseException | None) -> None:
         """Wake the batch with the write's outcome; release or keep the lock."""
         st = self._st
-        if interrupted is not None:
-            # The file may hold this write or not: forget what is on disk, so that the next
-            # commit takes the lock afresh and reloads whatever is there.
-            st.disk = (None, None)
+        if not self._store.lock_survives_commit:
+            st.lock_held = False  # the commit ended the hold, whatever its outcome
+        if interrupted is not None or error is not None:
+            # The store may hold this write or not (CommitUnknown, an interrupt), another
+            # writer's (VersionConflict), or the version before under a new commit token (a
+            # failed file commit): forget what is stored, so that the next commit takes the
+            # lock afresh and merges whatever is there.
+            st.disk = UNKNOWN
         before = st.committed
         if error is not None:
             self._fail(batch, group, error)
@@ -166,7 +172,10 @@ class GroupCommit(Freshness):
             for ticket in batch:
                 ticket.done = True
             group.cond.notify_all()
-            st.committers.append(len(batch) + len(st.pending))
+            # On a store whose commit ends the lock, the threads that will share the next
+            # write are not queued yet: they wait for this one to end (``held_off``).
+            st.committers.append(len(batch) + len(st.pending) + (
+                0 if self._store.lock_survives_commit else st.held_off))
             if not st.pending:
                 self._forget_journal()
         st.writing = False

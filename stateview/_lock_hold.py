@@ -16,7 +16,7 @@ import time
 import weakref
 
 from . import _hooks
-from ._errors import LockTimeout, StorageError
+from ._engine_state import UNKNOWN
 from ._rollback import Rollback
 
 __all__ = ["Keeper", "LockHold", "keeper", "new_keeper"]
@@ -31,7 +31,8 @@ class LockHold(Rollback):
     """The layer that takes, keeps and releases this StateFile's hold on the process lock."""
 
     def _take_lock(self) -> bool:
-        """Hold the file lock; True when it was newly taken (others may have committed).
+        """Hold the store's lock; True when newly taken (others may have committed: the
+        snapshot ``lock()`` returned waits in ``taken`` for the freshness check).
 
         While this StateFile holds the lock continuously no one else can commit, so only a
         fresh acquisition needs a freshness check. (Checking during our own group commit
@@ -39,19 +40,10 @@ class LockHold(Rollback):
         """
         st, store = self._st, self._store
         if st.lock_held:
-            if store.lock_intact():
+            if st.disk is not UNKNOWN and store.holds_lock():
                 return False
-            store.forget_lock()  # the program closed the descriptor: the lock is gone
-            st.lock_held = False
-        try:
-            store.take_lock(self.lock_timeout, self.exclusive)
-        except LockTimeout:
-            raise
-        except FileNotFoundError as e:
-            raise StorageError(self._paths.lock, f"taking the lock (the directory "
-                               f"{self._paths.directory} does not exist)", e) from e
-        except OSError as e:
-            raise StorageError(self._paths.lock, "taking the lock", e) from e
+            st.lock_held = False  # gone (a closed descriptor), or what is stored is unknown
+        st.taken = store.lock(self.lock_timeout, None if st.disk is UNKNOWN else st.disk)
         st.lock_held = True
         st.lock_since = time.monotonic()
         return True
@@ -76,6 +68,11 @@ class LockHold(Rollback):
         st = self._st
         if not st.lock_held or not self._lock_releasable():
             return
+        if not self._store.lock_survives_commit:
+            # A hold that every commit ends (a database row lock) is not worth keeping idle:
+            # it is a transaction left open on the server.
+            self._release_now()
+            return
         st.idle_since = time.monotonic()
         if not st.keeper_watching:
             st.keeper_watching = True
@@ -87,7 +84,7 @@ class LockHold(Rollback):
         st = self._st
         if st.lock_held and self._lock_releasable():
             try:
-                self._store.release_lock()
+                self._store.unlock()
             except OSError as e:  # the descriptor is gone: nothing is held any more
                 log.warning("%s: releasing the lock: %s", self.path, e)
             st.lock_held = False

@@ -94,7 +94,7 @@ class Rollback(Part):
     def _reset_to(self, text: bytes, why: str) -> None:
         """Make memory equal to the version ``text``, keeping the program's views."""
         st = self._st
-        value = _jsontext.loads(text, self._paths.target)
+        value = _jsontext.loads(text, self._where)
         for node, elements in st.list_journal.values():
             restore(node, elements)
         st.list_journal.clear()

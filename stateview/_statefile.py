@@ -22,6 +22,7 @@ import atexit
 import contextlib
 import logging
 import os
+import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -37,7 +38,9 @@ from ._fs import FileSystem, get_default
 from ._lock_hold import new_keeper
 from ._opening import UNSET as _UNSET
 from ._paths import StatePaths, check_openable
+from ._postgres._url import is_store_url
 from ._schema import Schema, load_schema
+from ._store import EngineStore
 from ._transactions import Transactions
 from ._views import DictView, ListView, new_root
 from .types import JSON, JSONInput, Node
@@ -64,33 +67,50 @@ class StateFile(Transactions, AsyncMethods):
     ) -> None:
         if backups < 0:
             raise ValueError("backups must be 0 or more")
-        self._paths = StatePaths.of(path)
-        self.path = self._paths.given
         self._schema = load_schema(schema)
         self.backups = backups
         self.exclusive = exclusive
         self.lock_timeout = lock_timeout
         self.readonly = readonly
         self._st = EngineState()
-        self._store = FileStore(self._paths, fs=fs or get_default(), backups=backups,
-                                owner=self)
+        self._store = self._make_store(path, fs, exclusive)
+        self.path = self._store.name
         # Checked before anything touches the disk: a bad default must not create a file.
         if default is not _UNSET:
             default = plain(new_root(default, None))  # checked once, and copied in
             if not isinstance(default, (dict, list)):
                 raise InvalidValue("", f"the default is {a_type(default)}; a state "
                                    "file holds an object or an array")
-        check_openable(self._paths)
+        if self._paths is not None:
+            check_openable(self._paths)
         _open_files.add(self)
         if readonly:
             self._load_readonly()
             return
         with self._st.cond:
-            self._take_lock()
             try:
                 self._load(default)
             finally:
+                self._st.lock_held = self._store.holds_lock()
+                self._st.lock_since = time.monotonic()
                 self._release_now()  # opening is mostly followed by reading, not committing
+
+    def _make_store(self, path: str | os.PathLike[str], fs: FileSystem | None,
+                    exclusive: bool) -> EngineStore:
+        """The store ``path`` names: a file, or a ``postgresql://`` document."""
+        if isinstance(path, str) and is_store_url(path):
+            self._paths = None
+            if fs is not None:
+                raise ValueError("fs= is the seam of a file's system calls; a URL has none")
+            from ._postgres._engine_store import PostgresEngineStore
+            store = PostgresEngineStore(path, backups=self.backups, lock_timeout=self.lock_timeout,
+                                  exclusive=exclusive)
+            self._where = store.name
+            return store
+        self._paths = StatePaths.of(path)
+        self._where = self._paths.target
+        return FileStore(self._paths, fs=fs or get_default(), backups=self.backups,
+                         owner=self, exclusive=exclusive, lock_timeout=self.lock_timeout)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -178,7 +198,7 @@ class StateFile(Transactions, AsyncMethods):
         st = self._st
         with st.cond:
             st.callbacks.append(callback)
-            if poll and st.watcher is None:
+            if poll and st.unwatch is None:
                 self._start_watcher(poll)
 
         def unsubscribe() -> None:
@@ -199,13 +219,17 @@ class StateFile(Transactions, AsyncMethods):
             st.closed = True
             self._drop_spare()
             if st.lock_held:
-                self._store.release_lock()
+                self._store.unlock()
                 st.lock_held = False
             if type(st.root) in (DictView, ListView):
                 st.root._doc = None
             st.root = _ClosedRoot(self.path)
             st.callbacks.clear()
+            unwatch, st.unwatch = st.unwatch, None
             st.cond.notify_all()
+        if unwatch is not None:
+            unwatch()
+        self._store.close()  # a database connection; a file store has nothing left
         _hooks.current.closed(self)  # ends the change streams of asyncio programs
 
     def __enter__(self) -> StateFile:
@@ -231,7 +255,7 @@ class StateFile(Transactions, AsyncMethods):
             if st.unwritten_without_waiter() and not st.closed:
                 self._write_batch()
             if st.lock_held and st.nothing_under_way():
-                self._store.release_lock()
+                self._store.unlock()
                 st.lock_held = False
         finally:
             st.cond.release()
@@ -244,7 +268,7 @@ class StateFile(Transactions, AsyncMethods):
         """
         st = self._st
         busy = reset_after_fork(st, self._store, _hooks.current.owner())
-        watched, st.watcher = st.watcher is not None, None
+        watched, st.unwatch = st.unwatch is not None, None
         if watched and st.callbacks and not st.closed:
             # The parent's watcher thread does not exist here: without one of its own the
             # child's subscriptions would stop without a word (docs/design.md, fork).

@@ -22,31 +22,30 @@ Rules every store keeps:
   PostgreSQL: ``COMMIT`` returned). When it raises :class:`CommitFailed` nothing changed;
   :class:`CommitUnknown` (a subclass) says the store cannot tell, and the caller must reload:
   whatever the store then holds is the truth.
-* A commit made while holding the lock ends the hold: the document layer takes the lock for a
-  transaction or a group-commit batch, and every commit of another batch takes it again. So
+* Whether a commit made while holding the lock ends the hold is the store's to say
+  (``EngineStore.lock_survives_commit``): a file's flock outlives it (the engine keeps writing
+  batches under it, and lingers with it); a database row lock ends with its transaction, so
   memory may change only between ``lock()`` and ``commit()``: threads that mutate while a
   batch is being committed wait for the next ``lock()`` and then apply their changes together
-  (group commit survives; on PostgreSQL a row lock cannot outlive its transaction). A store may
-  keep its lock a little longer internally (the file engine lingers for the next batch), as
-  long as ``lock()`` still returns the newest version. ``lock()`` is not reentrant.
+  (group commit survives). ``lock()`` while holding the lock returns the current version and
+  keeps the hold.
 * ``watch`` callbacks run on a thread of the store, never with a lock held, and may be called
   for a version already seen (a reconnect re-announces the current one); never for this
   store's own commits.
 
-How the file engine maps onto it (``stateview._file_store.FileStore``, whose lower-level
-methods ``StateFile`` uses for its file I/O; docs/design.md, "The storage seam"):
+How the file engine maps onto it (``stateview._file_store.FileStore``; docs/design.md, "The
+storage seam", also says what ``StateFile`` needs of a store beyond the protocol):
 
-    load       read ``NAME`` (``_opening.load_initial`` at open: healing a torn file from a
-               backup or temp file stays the file store's business); the version is
+    load       stat ``NAME`` and read it unless ``known``; the version is
                ``(dev, ino, size, mtime_ns)`` of the file plus the commit token in ``NAME.lock``
-    lock       ``ProcessLock.acquire`` (flock on ``NAME.lock``), then the freshness check of
-               ``StateFile._refresh_locked``; ``LockTimeout`` names the holder as now
+    lock       ``ProcessLock.acquire`` (flock on ``NAME.lock``), then ``load(known)`` under it;
+               ``LockTimeout`` names the holder as now
     commit     ``_commit.replace_file`` with ``before_sync`` noting the token; ``expected`` is
                checked under the flock (taken for the call when not held), so a CLI ``set`` is
                a compare-and-set without a separate lock step
-    unlock     ``ProcessLock.release`` (or linger, as ``_LOCK_LINGER`` does now)
-    watch      the polling thread of ``StateFile._watch`` (stat + lock-file token); inotify
-               could replace it without the document layer noticing
+    unlock     ``ProcessLock.release`` (the engine lingers 2 ms before it calls it)
+    watch      a polling thread (stat + lock-file token); inotify could replace it without
+               the document layer noticing
     history    ``NAME.bak`` ... ``NAME.bak.N``
     describe   the lock file's record (holder, last commit: pid, host, program, time)
 
@@ -62,9 +61,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ._errors import CommitFailed, StateError
+from ._schema import Schema
 
 __all__ = [
     "CommitUnknown",
+    "EngineStore",
     "Snapshot",
     "Store",
     "StoreStatus",
@@ -189,6 +190,50 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release the lock, stop watchers, close connections. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class EngineStore(Store, Protocol):
+    """What ``StateFile`` needs beyond the protocol: the few engine-facing extras every
+    store it runs on implements (docs/design.md, "The storage seam")."""
+
+    #: Whether a commit made under the lock leaves it held (a file's flock does; a database
+    #: row lock ends with its transaction). When it does not, the engine changes memory only
+    #: under a lock taken after the last write ended.
+    lock_survives_commit: bool
+
+    def open_document(self, schema: Schema | None, default: Any) -> tuple[bytes, Any, Any]:
+        """At open: take the lock and return the document's bytes, value (root checked, and
+        checked against ``schema``) and version, creating it from ``default`` (a plain value,
+        or ``_opening.UNSET``) when there is none, healing it where the store can. The
+        lock may be left held; the caller lets it go with :meth:`unlock`.
+
+        Raises:
+            StateFileMissing, CorruptFile, InvalidValue, SchemaViolation, LockTimeout,
+            StorageError.
+        """
+        ...
+
+    def open_readonly(self, schema: Schema | None) -> tuple[bytes, Any, Any]:
+        """The same without the lock, creating and healing nothing."""
+        ...
+
+    def holds_lock(self) -> bool:
+        """Whether the hold taken by :meth:`lock` is still there."""
+        ...
+
+    def watch(self, callback: Callable[[Version], None],
+              poll: float = 0.1) -> Callable[[], None]:
+        """:meth:`Store.watch`; ``poll`` is the interval of a store that must poll."""
+        ...
+
+    def drop_spare(self, held: bool, timeout: float) -> None:
+        """At close: free what this process's commits kept for the next one (a file's spare)."""
+        ...
+
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's locks and connections without touching them."""
         ...
 
 

@@ -55,12 +55,23 @@ class Transactions(GroupCommit):
     def _wait_for_other_blocks(self) -> None:
         """Wait until no other thread's block is open, pausing first if the lock is hogged."""
         st = self._st
-        while st.txn_owner is not None:
-            st.cond.wait()
-        self._yield_lock_if_hogged()
-        while st.txn_owner is not None:  # one may have begun while we paused
-            st.cond.wait()
+        st.held_off += 1  # counted by group commit: this thread joins the next batch
+        try:
+            while self._must_wait():
+                st.cond.wait()
+            self._yield_lock_if_hogged()
+            while self._must_wait():  # one may have begun while we paused
+                st.cond.wait()
+        finally:
+            st.held_off -= 1
         self._check_open()
+
+    def _must_wait(self) -> bool:
+        """Another thread's block is open, or (on a store whose commit ends the lock, such as
+        a database row lock) a write is under way: memory may change only under a lock taken
+        after it ends (docs/design.md, "The storage seam")."""
+        st = self._st
+        return st.txn_owner is not None or (st.writing and not self._store.lock_survives_commit)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -150,7 +161,7 @@ class Transactions(GroupCommit):
             if st.dirty != block.dirty:
                 self._reset_to(st.committed, "transaction built on a failed commit")
             self._end_transaction()
-            raise CommitFailed(self._paths.target, "writing an earlier commit this "
+            raise CommitFailed(self._where, "writing an earlier commit this "
                                "transaction built on", error) from error
         if st.dirty == block.dirty:
             self._end_transaction()

@@ -155,17 +155,33 @@ def test_postgres_benchmark_runs_every_contender_and_cell(tmp_path: Path) -> Non
               cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     result = json.loads((tmp_path / "out" / "postgres.json").read_text())
-    cells = [(c["size"], c["processes"]) for c in result["cells"]]
-    assert cells == [("1KB", 1), ("1KB", 4)]
+    cells = [(c["size"], c["mode"], c["processes"], c["threads"]) for c in result["cells"]]
+    assert cells == [("1KB", "1t", 1, 1), ("1KB", "8t", 1, 8), ("1KB", "4p", 4, 1)]
     for cell in result["cells"]:
-        assert set(cell["results"]) == {"store", "store-nohistory", "hand"}
+        assert set(cell["results"]) == {"stateview", "stateview-txn", "hand", "hand-indent",
+                                        "file"}
         for name, r in cell["results"].items():
+            # Every process commits at least once per slice (8 threads: at least one each
+            # over the run is not promised, one commit in all is).
             assert r["commits"] >= cell["processes"], (name, r)
             assert 0 < r["median_ms"] <= r["p99_ms"], (name, r)
-    notify = result["notify"]
-    assert notify["received"] == notify["commits"] > 0
-    assert notify["median_ms_from_commit_start"] > 0
-    assert "store vs hand" in res.stdout
+            assert r["vs_hand"] is not None and r["vs_hand"] > 0, (name, r)
+    on_change = result["on_change"]
+    assert on_change["received"] == on_change["commits"] > 0  # each, or with a later one
+    assert 1 <= on_change["callbacks_for_them"] <= on_change["commits"]
+    assert 0 < on_change["median_ms_from_commit_start"] <= on_change["p95_ms_from_commit_start"]
+    assert on_change["pass"] in (True, False)
+    assert [(t["contender"], t["mode"], t["need"]) for t in result["targets"]] == [
+        ("stateview", "1t", 0.9), ("stateview-txn", "1t", 0.9),
+        ("stateview", "8t", 2.0), ("stateview-txn", "8t", 2.0)]
+    assert all(t["pass"] in (True, False) for t in result["targets"])
+    assert result["load_average"]["before"] >= 0
+    md = (tmp_path / "out" / "postgres.md").read_text()
+    assert md in res.stdout and "load average" in md
+    assert "| 1KB | 8t |" in md and "`on_change` median" in md
+    res = run("bench_postgres.py", "--modes", "2t", cwd=tmp_path)
+    assert res.returncode == 2 and "unknown size or mode: 2t" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_async_benchmark_measures_every_mode_and_states_its_targets(tmp_path: Path) -> None:

@@ -91,3 +91,19 @@ def test_get_on_an_ascii_only_stdout_prints_escapes_not_a_traceback(tmp_path):
     assert b"Traceback" not in result.stderr
     assert result.returncode == 0
     assert json.loads(result.stdout) == {"name": "Zoë ☃"}
+
+
+def test_set_and_delete_with_expect_write_only_over_the_value_the_script_read(state):
+    stale = run("set", "state.json", "/clients/alice/score", "2", "--expect", "0",
+                cwd=state.parent)
+    assert stale.returncode == 1
+    assert "/clients/alice/score is 1 now, not the value --expect gave" in stale.stderr
+    gone = run("delete", "state.json", "/clients/carol", "--expect", "1", cwd=state.parent)
+    assert gone.returncode == 1 and "no key 'carol'" in gone.stderr
+    assert json.loads(state.read_text())["clients"]["alice"]["score"] == 1
+    fresh = run("set", "state.json", "/clients/alice/score", "2", "--expect", "1",
+                cwd=state.parent)
+    assert fresh.returncode == 0
+    assert run("delete", "state.json", "/clients/alice", "--expect", '{"score": 2}',
+               cwd=state.parent).returncode == 0
+    assert json.loads(state.read_text())["clients"] == {}

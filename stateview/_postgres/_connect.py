@@ -17,6 +17,7 @@ from typing import Any
 
 from .._errors import StorageError
 from . import _sql
+from ._url import hide_password
 
 try:
     import psycopg
@@ -42,7 +43,9 @@ def require_psycopg(url: str) -> None:
 
 def program() -> str:
     name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
-    return " ".join([name, *sys.argv[1:]])[:200]
+    # `stateview set postgresql://u:pw@h/db#doc ...`: the command line is stored in the row
+    # and shown to every reader of the table; a password in it must not be.
+    return " ".join([name, *(hide_password(a) for a in sys.argv[1:])])[:200]
 
 
 def os_error(e: BaseException) -> OSError:

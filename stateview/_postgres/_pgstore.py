@@ -105,8 +105,9 @@ class PostgresStore:
 
     def lock(self, timeout: float, known: Any = None) -> Snapshot:
         with self._mutex:
-            if self._locked:
-                raise RuntimeError(f"{self.name}: lock() while holding the lock")
+            if self._locked:  # the row is ours already: what it holds now
+                with self._failing("reading the document", StorageError):
+                    return self._select(_sql.SELECT, known)
             snap: Snapshot = self._retrying("locking the document",
                                             lambda: self._lock(timeout, known))
             return snap

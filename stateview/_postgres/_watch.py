@@ -49,6 +49,9 @@ class Watcher:
         self._guard = threading.Lock()
         self._stop = threading.Event()
         self._listening = threading.Event()
+        #: The listening connection, while there is one (a forked child points its socket
+        #: elsewhere rather than speak on the parent's).
+        self.connection: psycopg.Connection[Any] | None = None
         self._thread = threading.Thread(target=self._run, name="stateview-listen", daemon=True)
         self._thread.start()
 
@@ -82,6 +85,7 @@ class Watcher:
                 with psycopg.connect(self._conninfo, autocommit=True,
                                      connect_timeout=max(1, round(self._timeout)),
                                      application_name="stateview listener") as conn:
+                    self.connection = conn
                     conn.execute(f"LISTEN {_sql.CHANNEL}")
                     self._listening.set()
                     delay = 0.05

@@ -10,22 +10,27 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from .._errors import StateError
-from . import _check, _get_set_delete, _recover, _tui
+from . import _check, _copy, _get_set_delete, _recover, _tui
+from ._targets import UsageError
 
 __all__ = ["main"]
 
-_COMMANDS = ("view", "check", "recover", "get", "set", "delete", "demo")
+_COMMANDS = ("view", "check", "recover", "get", "set", "delete", "copy", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stateview",
-        description="Keep JSON state durably in a human-readable file; watch, check, "
-        "recover and edit it.",
-        epilog="`stateview FILE` is short for `stateview view FILE`. "
+        description="Keep JSON state durably in a human-readable file (or a PostgreSQL "
+        "row); watch, check, recover and edit it.",
+        epilog="`stateview FILE` is short for `stateview view FILE`. Where a command takes "
+        "a FILE, a postgresql://USER@HOST/DB#DOCUMENT URL names a document in PostgreSQL "
+        "(pip install 'stateview[postgres]'). "
         "Exit codes: 0 fine, 1 problems found, 2 usage error.",
     )
     from .. import __version__
@@ -36,7 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
     _check.register(sub)
     _recover.register(sub)
     _get_set_delete.register(sub)
+    _copy.register(sub)
     return parser
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    # The engine's warnings (a server that would lose commits) are for the person at the
+    # terminal: one line, without the Python source location.
+    print(f"stateview: warning: {message}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,8 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    shown_before, warnings.showwarning = warnings.showwarning, _show_warning
     try:
         code: int = args.func(args)
+    except UsageError as e:
+        print(f"stateview: error: {e}", file=sys.stderr)
+        return 2
     except StateError as e:
         print(f"stateview: error: {e}", file=sys.stderr)
         return 1
@@ -62,4 +79,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `stateview get big.json | head`: the reader left; nothing to report.
         sys.stderr.close()
         return 1
+    finally:
+        warnings.showwarning = shown_before
     return code

@@ -64,6 +64,9 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from ._targets import is_url
+from ._targets import shown as shown_target
+
 if TYPE_CHECKING:
     from .._recovery import Outcome, Plan
 
@@ -101,6 +104,11 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.file:
         print("stateview recover: error: FILE must not be empty", file=sys.stderr)
+        return 2
+    if is_url(args.file):
+        print(f"stateview recover: error: {shown_target(args.file)}: recover is for state files; "
+              "a database has no crash leftovers (the server replays its own log), and "
+              "`stateview check URL` checks the document", file=sys.stderr)
         return 2
     paths = StatePaths.of(args.file)
     source = args.schema if args.schema is not None else paths.schema_beside()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .._errors import StateFileMissing
 from .._paths import StatePaths
+from ._targets import is_url, load, open_store
 
 if TYPE_CHECKING:
     from .._schema import Schema
@@ -25,7 +26,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "view", help="watch a state file live in a terminal UI (also: stateview FILE)",
         description="A live tree of the state file: it follows other processes' commits, "
         "shows the schema verdict and the lock holder, and edits through the engine.")
-    view.add_argument("file", metavar="FILE", help="the state file")
+    view.add_argument("file", metavar="FILE",
+                      help="the state file, or a postgresql://USER@HOST/DB#DOCUMENT URL "
+                      "(followed through LISTEN/NOTIFY)")
     view.add_argument("--schema", metavar="S",
                       help="JSON Schema (default: STEM.schema.json beside FILE, if present)")
     view.add_argument("--readonly", action="store_true", help="never write to the file")
@@ -51,6 +54,8 @@ def _schema_for(file: str, given: str | None) -> Schema | None:
 
 
 def run_view(args: argparse.Namespace) -> int:
+    if is_url(args.file):
+        return _view_url(args)
     paths = StatePaths.of(args.file)
     if not os.path.lexists(paths.target) and not paths.leftovers():
         raise StateFileMissing(args.file)
@@ -59,6 +64,19 @@ def run_view(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     schema = _schema_for(args.file, args.schema)
+    from ..tui.app import StateViewApp  # Textual: ~150 ms, only for the UI
+
+    StateViewApp(args.file, schema, readonly=args.readonly).run()
+    return 0
+
+
+def _view_url(args: argparse.Namespace) -> int:
+    """The UI on a database document: refused at once if it cannot be read at all."""
+    from .._schema import load_schema
+
+    with open_store(args.file) as store:
+        load(store)  # the server is up, lets us in, and the document exists
+    schema = load_schema(args.schema) if args.schema is not None else None
     from ..tui.app import StateViewApp  # Textual: ~150 ms, only for the UI
 
     StateViewApp(args.file, schema, readonly=args.readonly).run()

@@ -16,7 +16,6 @@ from textual.screen import Screen
 
 from .._errors import PointerError
 from .._jsontext import join_pointer
-from .._paths import StatePaths
 from .._pointer import parse_pointer
 from .._schema import Schema
 from ._editing import EditActions
@@ -33,7 +32,6 @@ _SEARCH_LIMIT = 10_000
 class Actions(EditActions):
     """Actions of the live view; the subclass provides the attributes declared here."""
 
-    paths: StatePaths
     schema: Schema | None
     matches: list[Match]
     _match: int

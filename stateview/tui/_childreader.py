@@ -2,7 +2,8 @@
 
 Parsing a 10 MB document takes a third of a second of CPU, and Python's parser holds the GIL
 all that time: in the UI's process it would freeze key presses and painting at every commit.
-So a child process (``python -m stateview.tui._childreader FILE``) runs the
+So a child process (``python -m stateview.tui._childreader``, given a FILE or, for a database
+document, a URL it reads with a :class:`~stateview.tui._store_source.StoreReader`) runs the
 :class:`~stateview.tui._load.Reader` and sends back only what changed; this process rebuilds
 the new version from the one on screen (:func:`~stateview.tui._diff.patched`, which copies only
 the containers on the way to a change). The whole document crosses the pipe only for the first
@@ -26,11 +27,14 @@ from typing import IO, Any
 
 from .._paths import StatePaths
 from ._diff import diff, patched
-from ._load import DIFF_LIMIT, Broken, Loaded, Reader
+from ._load import DIFF_LIMIT, Broken, Loaded, Reader, VersionReader
 
 __all__ = ["ChildReader"]
 
 log = logging.getLogger("stateview")
+
+_TARGET = "STATEVIEW_READER_TARGET"
+"""The environment variable that hands the child its file path or URL."""
 
 
 class ChildReader:
@@ -41,13 +45,14 @@ class ChildReader:
     started at all, reading goes on in this process (slower to the keys, but never blind).
     """
 
-    def __init__(self, paths: StatePaths, executable: str = sys.executable) -> None:
-        self.paths = paths
+    def __init__(self, target: StatePaths | str, executable: str = sys.executable) -> None:
+        """Read ``target``: a state file's paths, or a store URL."""
+        self.target = target.given if isinstance(target, StatePaths) else target
         self.executable = executable
         self.document: Any = None
         """The last good version handed out (the one the UI shows or is about to)."""
         self._proc: subprocess.Popen[bytes] | None = None
-        self._local: Reader | None = None
+        self._local: VersionReader | None = None
         """The in-process reader, once the child has failed twice in a row."""
         self._lock = threading.Lock()
 
@@ -67,7 +72,7 @@ class ChildReader:
                     except (OSError, EOFError, pickle.UnpicklingError) as again:
                         log.warning("no reader process (%s); reading in this one", again)
                         self._kill()
-                        self._local = Reader(self.paths)
+                        self._local = reader_for(self.target)
                         outcome = self._local.read()
             if isinstance(outcome, Loaded):
                 outcome = self._complete(outcome)
@@ -108,9 +113,11 @@ class ChildReader:
                 os.path.abspath(__file__))))
             path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH"))
                                    if p)
+            # The target goes through the environment, not argv: a URL may hold a password,
+            # and any user can read another's command line (ps), not its environment.
             self._proc = subprocess.Popen(
-                [self.executable, "-m", "stateview.tui._childreader", self.paths.given],
-                env={**os.environ, "PYTHONPATH": path},
+                [self.executable, "-m", "stateview.tui._childreader"],
+                env={**os.environ, "PYTHONPATH": path, _TARGET: self.target},
                 # Its stderr would scribble over the UI's screen; failures show up here as
                 # a closed pipe instead.
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -137,9 +144,20 @@ def _read_exactly(stream: IO[bytes], size: int) -> bytes:
     return data
 
 
-def serve(path: str, requests: IO[bytes], answers: IO[bytes]) -> None:
+def reader_for(target: str) -> VersionReader:
+    """The reader of a state file's path or of a store URL."""
+    from .._postgres import is_store_url
+
+    if is_store_url(target):
+        from ._store_source import StoreReader
+
+        return StoreReader(target)
+    return Reader(StatePaths.of(target))
+
+
+def serve(target: str, requests: IO[bytes], answers: IO[bytes]) -> None:
     """The child's loop: one read per request line, until the parent closes the pipe."""
-    reader = Reader(StatePaths.of(path))
+    reader = reader_for(target)
     for _ in requests:
         outcome = reader.read()
         if isinstance(outcome, Loaded) and not outcome.first and outcome.complete:
@@ -150,4 +168,5 @@ def serve(path: str, requests: IO[bytes], answers: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.stdin.buffer, sys.stdout.buffer)
+    serve(sys.argv[1] if len(sys.argv) > 1 else os.environ[_TARGET], sys.stdin.buffer,
+          sys.stdout.buffer)

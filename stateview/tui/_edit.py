@@ -20,6 +20,7 @@ from .._document import plain
 from .._errors import SchemaViolation
 from .._jsontext import join_pointer
 from .._schema import Schema
+from ..cli._targets import backups_for  # a URL's history is the program's to trim
 from ._cas import apply
 from ._merge import same
 from ._patch import ABSENT, Conflict, Conflicted, Op, Path, guards_for, value_at
@@ -55,7 +56,7 @@ def commit_ops(
     edit is refused when it adds a violation the document did not have before.
 
     Args:
-        path: the state file.
+        path: the state file, or a database document's URL.
         ops: the person's change, from :func:`~stateview.tui._patch.diff_ops`.
         schema: refuse new violations of it.
         at: the edited place, whose current value a conflict reports as *theirs*.
@@ -68,7 +69,7 @@ def commit_ops(
         StateError: InvalidValue, SchemaViolation, LockTimeout, CommitFailed ... Nothing is
             written when it raises.
     """
-    with _statefile.open(path, lock_timeout=lock_timeout) as state:
+    with _statefile.open(path, lock_timeout=lock_timeout, backups=backups_for(path)) as state:
         try:
             with state.transaction() as root:
                 before: set[tuple[str, str]] = set()

@@ -15,7 +15,6 @@ from textual.app import App
 
 from .._errors import StateError, show_pointer
 from .._jsontext import join_pointer
-from .._paths import StatePaths
 from .._schema import Schema
 from ._edit import OwnWrites, Saved, commit_ops
 from ._model import Key, preview
@@ -51,7 +50,8 @@ class Done:
 class EditActions(App[None]):
     """Editing commands of the live view; the app provides the attributes declared here."""
 
-    paths: StatePaths
+    target: str
+    """The state file's path, or the database document's URL: what a commit opens."""
     schema: Schema | None
     _watcher: FileWatcher
 
@@ -75,7 +75,7 @@ class EditActions(App[None]):
         """One compare-and-set commit (blocking: call it on a worker thread)."""
         noted = self.own_writes.record(ops)
         try:
-            result = commit_ops(self.paths.given, ops, self.schema, at=at)
+            result = commit_ops(self.target, ops, self.schema, at=at)
         except BaseException:
             self.own_writes.forget(noted)
             raise

@@ -23,7 +23,8 @@ from .._paths import StatePaths
 from .._schema import Schema, SchemaIssue
 from ._diff import Change, diff
 
-__all__ = ["Broken", "FileStatus", "LatestOnly", "Loaded", "Reader", "read_status"]
+__all__ = ["Broken", "FileStatus", "LatestOnly", "Loaded", "Reader", "VersionReader",
+           "read_status", "schema_issues"]
 
 log = logging.getLogger("stateview")
 
@@ -41,6 +42,11 @@ class FileStatus:
         lock_held: a live process holds the lock now.
         holder: the lock record of the current or last holder.
         exclusive_other: another process holds the lock exclusively: editing is refused.
+        where: for a database document, the server, database and document in words
+            (``None`` for a file).
+        version: for a database document, its version in words.
+        error: for a database document, why the server cannot be read now (it is down,
+            it refuses us), or ``None``.
     """
 
     size: int | None
@@ -48,6 +54,9 @@ class FileStatus:
     lock_held: bool = False
     holder: dict[str, Any] = field(default_factory=dict)
     exclusive_other: bool = False
+    where: str | None = None
+    version: str | None = None
+    error: str | None = None
 
     @property
     def lock_text(self) -> str:
@@ -80,6 +89,9 @@ class Loaded:
         first: this is the first good version the reader has seen.
         seconds: how long reading and parsing took.
         complete: ``changes`` lists every change (the diff did not stop at its limit).
+        writer: who committed this version (time, pid, host, program), when the store
+            says so with the version itself (a database row does; a file's lock record is
+            read apart from the file, and may already name a later commit).
     """
 
     document: Any
@@ -87,6 +99,7 @@ class Loaded:
     first: bool
     seconds: float
     complete: bool = True
+    writer: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,30 +120,42 @@ class Broken:
     error: CorruptFile | None = None
 
 
-class Reader:
-    """Reads new versions of one state file and diffs them against the last good one."""
+class VersionReader:
+    """Reads new versions of one document and diffs them against the last good one.
 
-    def __init__(self, paths: StatePaths, schema: Schema | None = None) -> None:
-        self.paths = paths
+    Where the bytes come from is the subclass's: :class:`Reader` reads a state file,
+    :class:`~stateview.tui._store_source.StoreReader` a database row.
+    """
+
+    def __init__(self, schema: Schema | None = None) -> None:
         self.schema = schema
         self.document: Any = None
         self._bytes: bytes | None = None
         self._broken: tuple[Any, ...] | None = None
 
+    @property
+    def label(self) -> str:
+        """What parse errors name."""
+        raise NotImplementedError
+
+    def fetch(self) -> bytes | Broken:
+        """The current bytes, or why there are none."""
+        raise NotImplementedError
+
+    def writer(self) -> dict[str, Any] | None:
+        """Who committed the version :meth:`fetch` read, when the store tells."""
+        return None
+
     def read(self) -> Loaded | Broken | None:
         """The file's new state, or ``None`` when its bytes did not change."""
         started = time.perf_counter()
-        try:
-            with open(self.paths.target, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            return self._broke(Broken("the file is missing (deleted or renamed)", missing=True))
-        except OSError as e:
-            return self._broke(Broken(f"cannot read the file: {e.strerror or e}"))
+        data = self.fetch()
+        if isinstance(data, Broken):
+            return self._broke(data)
         if data == self._bytes and self._broken is None:
             return None
         try:
-            document = loads(data, self.paths.target)
+            document = loads(data, self.label)
         except CorruptFile as e:
             self._bytes = data
             return self._broke(Broken(e.reason, e.line, e.column, error=e))
@@ -142,16 +167,11 @@ class Reader:
         changes = [] if first else diff(self.document, document, DIFF_LIMIT)
         self.document, self._bytes, self._broken = document, data, None
         return Loaded(document, changes, first, time.perf_counter() - started,
-                      len(changes) < DIFF_LIMIT)
+                      len(changes) < DIFF_LIMIT, self.writer())
 
     def issues(self, document: Any) -> dict[str, list[SchemaIssue]] | None:
         """Schema violations by pointer, or ``None`` without a schema."""
-        if self.schema is None:
-            return None
-        found: dict[str, list[SchemaIssue]] = defaultdict(list)
-        for issue in self.schema.issues(document):
-            found[issue.pointer].append(issue)
-        return dict(found)
+        return schema_issues(self.schema, document)
 
     def _broke(self, broken: Broken) -> Broken | None:
         # Report each broken state once; the watcher may see the same bad bytes again.
@@ -160,6 +180,37 @@ class Reader:
             return None
         self._broken = key
         return broken
+
+
+class Reader(VersionReader):
+    """Reads new versions of one state file."""
+
+    def __init__(self, paths: StatePaths, schema: Schema | None = None) -> None:
+        super().__init__(schema)
+        self.paths = paths
+
+    @property
+    def label(self) -> str:
+        return self.paths.target
+
+    def fetch(self) -> bytes | Broken:
+        try:
+            with open(self.paths.target, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return Broken("the file is missing (deleted or renamed)", missing=True)
+        except OSError as e:
+            return Broken(f"cannot read the file: {e.strerror or e}")
+
+
+def schema_issues(schema: Schema | None, document: Any) -> dict[str, list[SchemaIssue]] | None:
+    """Schema violations of ``document`` by pointer, or ``None`` without a schema."""
+    if schema is None:
+        return None
+    found: dict[str, list[SchemaIssue]] = defaultdict(list)
+    for issue in schema.issues(document):
+        found[issue.pointer].append(issue)
+    return dict(found)
 
 
 class LatestOnly:

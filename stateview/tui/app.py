@@ -1,4 +1,4 @@
-"""The live view of a state file: ``stateview FILE``.
+"""The live view of a state file, ``stateview FILE``, or of a database document, ``stateview URL``.
 
 Threads: a :class:`~stateview.tui._watch.FileWatcher` thread polls the file and its lock and
 has a child process (:mod:`~stateview.tui._childreader`) read, parse and diff each new version,
@@ -7,6 +7,10 @@ is on screen, so commits that come faster than the screen can follow are skipped
 second thread checks the newest version against the schema. The UI thread only patches the
 changed rows of the tree. Searches and edits run on worker threads too: nothing on the UI
 thread reads the file or walks the whole document.
+
+A ``postgresql://...#DOC`` URL is watched the same way, with the store's ``LISTEN``/``NOTIFY``
+in place of the ``stat`` polls (:mod:`~stateview.tui._store_source`); edits open a StateFile
+on the URL, so they are the same compare-and-set transactions as on a file.
 """
 
 from __future__ import annotations
@@ -31,12 +35,13 @@ from .._jsontext import join_pointer
 from .._paths import StatePaths
 from .._schema import Schema, SchemaIssue
 from ._childreader import ChildReader
-from ._load import Broken, FileStatus, LatestOnly, Loaded, Reader, read_status
+from ._load import Broken, FileStatus, LatestOnly, Loaded, read_status, schema_issues
 from ._lognotice import NoticeHandler
 from ._model import Key, Match
 from ._navigate import Navigation
 from ._offer import recovery_offer
-from ._watch import FileWatcher, Signature
+from ._source import open_source
+from ._watch import Signature
 from ._writable import write_problem
 from .screens.recovery import RecoveryScreen
 from .widgets.banner import Banner, PauseBanner
@@ -136,7 +141,7 @@ class StateViewApp(Navigation):
         """Watch ``path``.
 
         Args:
-            path: the state file.
+            path: the state file, or a ``postgresql://...#DOC`` URL.
             schema: its schema, for the details pane, the verdict and edits.
             readonly: refuse edits (``--readonly``).
             display_name: the name in the status bar (default: the path as given).
@@ -147,10 +152,15 @@ class StateViewApp(Navigation):
             poll_interval: seconds between two ``stat`` polls of the file and its lock.
         """
         super().__init__()
-        self.paths = StatePaths.of(path)
+        self.source = open_source(path, self._on_file_change, self._on_waiting, status_reader,
+                                  write_checker, poll_interval)
+        self.paths = self.source.paths
+        """The file's names (``None`` for a database document)."""
+        self.target = self.source.target
         self.schema = schema
         self.readonly = readonly
-        self.display_name = display_name or os.fspath(path)
+        self.display_name = display_name or (
+            self.source.name if self.paths is None else os.fspath(path))
         self.clock = clock
         self.highlight_seconds = highlight_seconds
         self.status: FileStatus | None = None
@@ -160,18 +170,18 @@ class StateViewApp(Navigation):
         """How many versions of the document have been shown (tests wait on it)."""
         self.matches: list[Match] = []
         self._match = -1
-        self._status_reader = status_reader
-        self._write_checker = write_checker
         self.write_problem: str | None = None
         """Why this process cannot commit to the file (read-only mount, permissions)."""
-        self._reader = Reader(self.paths, schema)
-        self._child = ChildReader(self.paths)
-        self._watcher = FileWatcher(self.paths.target, self.paths.lock, self._on_file_change,
-                                    poll_interval, self._on_waiting)
+        self._child = ChildReader(self.target)
+        self._watcher = self.source.watcher
+        self._read_status = self.source.read_status
+        self._write_problem = self.source.write_problem
         self._shown = threading.Event()
         """Set by the UI thread once the version handed to it is on screen."""
         self._shown.set()
         self._offered_recovery = False
+        self._unreachable = False
+        """The banner says the server cannot be reached (a database document only)."""
         self._highlights: dict[tuple[Key, ...], float] = {}
         self._highlight_timer: Timer | None = None
         """The one timer that clears the next highlight to expire."""
@@ -191,10 +201,10 @@ class StateViewApp(Navigation):
 
     def on_mount(self) -> None:
         tree = self.query_one(JsonTree)
-        tree.root_name = os.path.basename(self.paths.given)
+        tree.root_name = self.source.name
         tree.focus()
         self.query_one(StatusBar).schema_text = "checking…" if self.schema else "no schema"
-        self.query_one(DetailsPane).show_message("reading the file…")
+        self.query_one(DetailsPane).show_message(f"reading the {self.noun}…")
         self._watcher.start()
         if self.schema is not None:
             self._checker.start()
@@ -206,7 +216,7 @@ class StateViewApp(Navigation):
 
     def on_unmount(self) -> None:
         self._notices.remove()
-        self._watcher.stop()
+        self.source.close()
         self._checker.stop()
         self._child.close()
 
@@ -216,6 +226,11 @@ class StateViewApp(Navigation):
     def json_tree_mounted(self) -> bool:
         """The main screen is up (a message from a thread may arrive while closing)."""
         return bool(self.screen_stack) and bool(self.screen_stack[0].query(JsonTree))
+
+    @property
+    def noun(self) -> str:
+        """What the view shows, in messages: the file, or the (database) document."""
+        return "file" if self.paths is not None else "document"
 
     @property
     def readonly_reason(self) -> str | None:
@@ -228,16 +243,19 @@ class StateViewApp(Navigation):
             holder = self.status.holder
             return (f"pid {holder.get('pid')} holds the lock exclusively; editing resumes "
                     "when it lets go")
+        if self.status is not None and self.status.error is not None:
+            return "the server cannot be reached (see the banner); editing resumes when it is back"
         if self.broken is not None:
             what = ("missing" if self.broken.missing else
                     "not valid JSON" if self.broken.error is not None else "unreadable")
-            return f"the file is {what} (see the banner); editing resumes once it is good"
+            return (f"the {self.noun} is {what} (see the banner); editing resumes once it is "
+                    "good")
         return None
 
     # -- the watcher thread --------------------------------------------------------------
 
     def _on_file_change(self, _signature: Signature) -> None:
-        status = self._status_reader(self.paths)
+        status = self._read_status()
         outcome = self._child.read()  # parsed while the UI may still show the previous one
         if isinstance(outcome, Loaded):
             # One version in flight at a time: wait until the previous one is on screen.
@@ -245,18 +263,18 @@ class StateViewApp(Navigation):
             if not self._watcher.hold(self._shown):
                 return
             self._shown.clear()
-        self.post_message(self.FileRead(status, outcome, self._write_checker(self.paths)))
+        self.post_message(self.FileRead(status, outcome, self._write_problem()))
 
     def _on_waiting(self, count: int) -> None:
         self.post_message(self.CommitsWaiting(count))
 
     @work(thread=True, exclusive=True, group="lock")
     def _recheck_lock(self) -> None:
-        self.post_message(self.LockChecked(self._status_reader(self.paths)))
+        self.post_message(self.LockChecked(self._read_status()))
 
     def _check_schema(self, document: Any) -> None:
         """On the checker thread: the schema verdict on one version."""
-        issues = self._reader.issues(document) or {}
+        issues = schema_issues(self.schema, document) or {}
         self.post_message(self.SchemaChecked(document, issues))
 
     # -- message handlers ----------------------------------------------------------------
@@ -289,7 +307,7 @@ class StateViewApp(Navigation):
                 expires = time.monotonic() + self.highlight_seconds
                 self._highlights.update((c.path, expires) for c in outcome.changes)
                 self._update_highlight()
-                last = message.status.last_commit
+                last = outcome.writer or message.status.last_commit
                 own = self.own_changes([c.path for c in outcome.changes], outcome.document)
                 self.query_one(ChangeFeed).add(outcome.changes, self.clock(),
                                                last.get("pid"), last.get("program"), own)
@@ -299,20 +317,30 @@ class StateViewApp(Navigation):
             have_tree = tree.document is not None
             self.query_one(Banner).show_problem(outcome, have_tree)
             if not have_tree:
-                self.query_one(DetailsPane).show_message("no good version of the file yet")
+                self.query_one(DetailsPane).show_message(f"no good version of the {self.noun} "
+                                                         "yet")
                 self._details_shown = None
-                if not self._offered_recovery:
+                if not self._offered_recovery and self.paths is not None:
                     self._offered_recovery = True
                     offer = recovery_offer(self.paths, outcome, self.schema)
                     self.push_screen(RecoveryScreen(offer))
             if self.schema is not None:
                 self.query_one(StatusBar).schema_text = (
-                    "not checked (file missing)" if outcome.missing
-                    else "not checked (file unreadable)")
+                    f"not checked ({self.noun} missing)" if outcome.missing
+                    else f"not checked ({self.noun} unreadable)")
         self._show_status(message.status)
 
     def _show_status(self, status: FileStatus) -> None:
         self.status = status
+        banner = self.query_one(Banner)
+        if status.error is not None:
+            self._unreachable = True
+            banner.show_unreachable(status.error, self.json_tree.document is not None)
+        elif self._unreachable:
+            self._unreachable = False
+            if self.broken is None:
+                banner.hide()
+            self._watcher.poke()  # read what was committed while we could not listen
         bar = self.query_one(StatusBar)
         bar.file_status = status
         bar.readonly_reason = self.readonly_reason

@@ -26,13 +26,40 @@ def file_bytes(path: str | os.PathLike[str]) -> bytes:
         return f.read()
 
 
+def _stored(state: Any) -> tuple[Any, bytes]:
+    from urllib.parse import quote
+
+    from stateview._postgres import PostgresStore
+
+    url = state._store.url
+    with PostgresStore(f"{url.conninfo}#{quote(url.document, safe='')}") as store:
+        snap = store.load()
+    assert snap.data is not None, "the database holds no document"
+    return snap.version, snap.data
+
+
+def stored_bytes(state: Any) -> bytes:
+    """What the store holds for ``state``'s document: the file's bytes, or the database's."""
+    if state._paths is not None:
+        return file_bytes(state._paths.target)
+    return _stored(state)[1]
+
+
+def stored_fingerprint(state: Any) -> Any:
+    """:func:`fingerprint` of the file, or the database's version and bytes: unchanged means
+    nothing was written."""
+    if state._paths is not None:
+        return fingerprint(state._paths.target)
+    return _stored(state)
+
+
 def assert_on_disk(state: Any, model: Any = None) -> None:
-    """The file holds exactly the document (and ``model`` when given), in canonical form."""
+    """The store holds exactly the document (and ``model`` when given), in canonical form."""
     snap = state.snapshot()
     if model is not None:
         assert snap == model
-        assert file_bytes(state._paths.target) == expected_bytes(model)
-    raw = file_bytes(state._paths.target)
+        assert stored_bytes(state) == expected_bytes(model)
+    raw = stored_bytes(state)
     assert json.loads(raw) == snap
     assert raw == expected_bytes(snap)
 

@@ -13,7 +13,7 @@ import stateview
 from stateview import SchemaError, SchemaViolation
 from stateview._schema import Schema, load_schema
 
-from ._helpers import assert_on_disk, fingerprint
+from ._helpers import assert_on_disk, stored_fingerprint
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -137,14 +137,14 @@ def test_open_refuses_an_existing_file_that_breaks_the_schema(path):
         (lambda s: s.__setitem__("when", "soon"), "/when", "format"),
     ],
 )
-def test_an_autocommit_breaking_the_schema_changes_nothing(path, mutate, pointer, rule):
-    state = stateview.open(path, default=DOC, schema=SCHEMA)
+def test_an_autocommit_breaking_the_schema_changes_nothing(target, mutate, pointer, rule):
+    state = stateview.open(target, default=DOC, schema=SCHEMA)
     clients, tags = state["clients"], state["tags"]
-    before = fingerprint(path)
+    before = stored_fingerprint(state)
     with pytest.raises(SchemaViolation) as info:
         mutate(state)
     assert (info.value.pointer, info.value.rule) == (pointer, rule)
-    assert fingerprint(path) == before
+    assert stored_fingerprint(state) == before
     assert_on_disk(state, DOC)
     # The views survive the refusal and the next valid change commits.
     assert clients is state["clients"] and tags is state["tags"]
@@ -154,14 +154,14 @@ def test_an_autocommit_breaking_the_schema_changes_nothing(path, mutate, pointer
                            "tags": ["x", "y"]})
 
 
-def test_a_transaction_breaking_the_schema_rolls_back_entirely(path):
-    state = stateview.open(path, default=DOC, schema=SCHEMA)
-    before = fingerprint(path)
+def test_a_transaction_breaking_the_schema_rolls_back_entirely(target):
+    state = stateview.open(target, default=DOC, schema=SCHEMA)
+    before = stored_fingerprint(state)
     with pytest.raises(SchemaViolation) as info, state.transaction() as root:
         root["count"] = 7
         root["clients"]["b"] = {}
     assert (info.value.pointer, info.value.rule) == ("/clients/b", "required")
-    assert fingerprint(path) == before
+    assert stored_fingerprint(state) == before
     assert_on_disk(state, DOC)
 
 

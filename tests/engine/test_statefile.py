@@ -133,10 +133,10 @@ def test_backups_hold_the_previous_versions_newest_first(path, backups):
         assert json.loads(file_bytes(backup)) == {"v": 5 - generation}
 
 
-def test_refresh_picks_up_another_writers_commit_into_the_same_views(path):
-    a = stateview.open(path, default={"clients": {"x": {"n": 1}}, "l": [1]})
+def test_refresh_picks_up_another_writers_commit_into_the_same_views(target):
+    a = stateview.open(target, default={"clients": {"x": {"n": 1}}, "l": [1]})
     clients, x, items = a["clients"], a["clients"]["x"], a["l"]
-    b = stateview.open(path)
+    b = stateview.open(target)
     b["clients"]["y"] = {"n": 2}
     b["clients"]["x"]["n"] = 5
     b["l"].append(2)
@@ -150,9 +150,9 @@ def test_refresh_picks_up_another_writers_commit_into_the_same_views(path):
     assert b.snapshot() == a.snapshot()
 
 
-def test_an_autocommit_first_loads_another_writers_commit(path):
-    a = stateview.open(path, default={"a": 0, "b": 0})
-    b = stateview.open(path)
+def test_an_autocommit_first_loads_another_writers_commit(target):
+    a = stateview.open(target, default={"a": 0, "b": 0})
+    b = stateview.open(target)
     b["b"] = 1
     a["a"] = 1  # must not overwrite b's commit with a's stale copy
     assert_on_disk(a, {"a": 1, "b": 1})
@@ -173,8 +173,8 @@ def test_close_releases_the_lock_and_is_idempotent(path):
     assert "closed" in repr(state)
 
 
-def test_change_callbacks_hear_local_commits_and_can_unsubscribe(path):
-    state = stateview.open(path, default={"a": {"b": 1}})
+def test_change_callbacks_hear_local_commits_and_can_unsubscribe(target):
+    state = stateview.open(target, default={"a": {"b": 1}})
     events: list[stateview.ChangeEvent] = []
     unsubscribe = state.on_change(events.append, poll=None)
     state["a"]["b"] = 2
@@ -186,8 +186,8 @@ def test_change_callbacks_hear_local_commits_and_can_unsubscribe(path):
     assert events[0].pointers == ["/a/b"]
 
 
-def test_change_events_name_exactly_what_a_local_commit_or_transaction_changed(path):
-    state = stateview.open(path, default={"a": {"b": 1, "k": 0}, "l": [1, 2, 3]})
+def test_change_events_name_exactly_what_a_local_commit_or_transaction_changed(target):
+    state = stateview.open(target, default={"a": {"b": 1, "k": 0}, "l": [1, 2, 3]})
     events: list[stateview.ChangeEvent] = []
     state.on_change(events.append, poll=None)
     state["a"]["b"] = 2  # a leaf: its own pointer, not its parent's
@@ -203,8 +203,8 @@ def test_change_events_name_exactly_what_a_local_commit_or_transaction_changed(p
     state.close()
 
 
-def test_change_callbacks_hear_other_writers_through_the_watcher(path):
-    state = stateview.open(path, default={"a": 1})
+def test_change_callbacks_hear_other_writers_through_the_watcher(target):
+    state = stateview.open(target, default={"a": 1})
     heard = threading.Event()
     seen = []
 
@@ -214,7 +214,7 @@ def test_change_callbacks_hear_other_writers_through_the_watcher(path):
             heard.set()
 
     state.on_change(callback, poll=0.02)
-    other = stateview.open(path)
+    other = stateview.open(target)
     other["a"] = 2
     assert heard.wait(30)
     assert state["a"] == 2
@@ -222,8 +222,8 @@ def test_change_callbacks_hear_other_writers_through_the_watcher(path):
     state.close()
 
 
-def test_a_failing_callback_does_not_break_the_commit(path, caplog):
-    state = stateview.open(path, default={})
+def test_a_failing_callback_does_not_break_the_commit(target, caplog):
+    state = stateview.open(target, default={})
 
     def broken(event):
         raise RuntimeError("boom")

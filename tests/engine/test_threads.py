@@ -34,8 +34,8 @@ def _run_threads(target, count=THREADS):
     assert errors == []
 
 
-def test_eight_threads_autocommit_own_keys_all_durable(path):
-    state = stateview.open(path, default={"t": {}})
+def test_eight_threads_autocommit_own_keys_all_durable(target):
+    state = stateview.open(target, default={"t": {}})
     for i in range(THREADS):
         state["t"][str(i)] = {}
 
@@ -49,8 +49,8 @@ def test_eight_threads_autocommit_own_keys_all_durable(path):
     assert_on_disk(state, expected)
 
 
-def test_threads_incrementing_one_counter_in_transactions_get_the_exact_total(path):
-    state = stateview.open(path, default={"counter": 0})
+def test_threads_incrementing_one_counter_in_transactions_get_the_exact_total(target):
+    state = stateview.open(target, default={"counter": 0})
 
     def work(i):
         for _ in range(PER_THREAD // 2):
@@ -61,8 +61,8 @@ def test_threads_incrementing_one_counter_in_transactions_get_the_exact_total(pa
     assert_on_disk(state, {"counter": THREADS * (PER_THREAD // 2)})
 
 
-def test_mixed_threads_appending_and_transacting_lose_nothing(path):
-    state = stateview.open(path, default={"log": [], "counter": 0})
+def test_mixed_threads_appending_and_transacting_lose_nothing(target):
+    state = stateview.open(target, default={"log": [], "counter": 0})
 
     def work(i):
         for j in range(PER_THREAD // 2):
@@ -81,9 +81,9 @@ def test_mixed_threads_appending_and_transacting_lose_nothing(path):
     assert_on_disk(state)
 
 
-def test_two_state_files_on_one_path_in_threads_lose_nothing(path):
-    first = stateview.open(path, default={"counter": 0})
-    second = stateview.open(path)
+def test_two_state_files_on_one_path_in_threads_lose_nothing(target):
+    first = stateview.open(target, default={"counter": 0})
+    second = stateview.open(target)
     files = [first, second]
 
     def work(i):

@@ -82,8 +82,8 @@ def test_an_exception_rolls_memory_back_and_views_stay_valid(path):
     assert_on_disk(state, {"n": 0, "clients": {"a": {"score": 2}}, "log": ["start", "after"]})
 
 
-def test_a_view_removed_inside_a_rolled_back_transaction_is_valid_again(path):
-    state = stateview.open(path, default=START)
+def test_a_view_removed_inside_a_rolled_back_transaction_is_valid_again(target):
+    state = stateview.open(target, default=START)
     clients, log = state["clients"], state["log"]
     with pytest.raises(Boom), state.transaction() as root:
         clients["a"]["score"] = 99
@@ -127,8 +127,8 @@ def test_rollback_restores_key_order(path):
     assert file_bytes(path) == expected_bytes({"a": 1, "b": 2, "c": 3, "d": 4})
 
 
-def test_a_nested_transaction_that_raises_rolls_back_only_its_block(path):
-    state = stateview.open(path, default=START)
+def test_a_nested_transaction_that_raises_rolls_back_only_its_block(target):
+    state = stateview.open(target, default=START)
     with state.transaction() as root:
         root["n"] = 1
         with pytest.raises(Boom), state.transaction() as inner:
@@ -141,8 +141,8 @@ def test_a_nested_transaction_that_raises_rolls_back_only_its_block(path):
     assert_on_disk(state, {"n": 1, "clients": {"a": {"score": 1}}, "log": ["start", "outer"]})
 
 
-def test_an_outer_exception_rolls_back_a_finished_inner_block_too(path):
-    state = stateview.open(path, default=START)
+def test_an_outer_exception_rolls_back_a_finished_inner_block_too(target):
+    state = stateview.open(target, default=START)
     with pytest.raises(Boom), state.transaction() as root:
         with state.transaction() as inner:
             inner["n"] = 5
@@ -181,9 +181,9 @@ def test_a_failed_autocommit_puts_replaced_views_back(path):
     assert_on_disk(state, {**START, "clients": {"a": {"score": 3}}})
 
 
-def test_a_transaction_sees_every_commit_made_before_it(path):
-    mine = stateview.open(path, default=START)
-    other = stateview.open(path)
+def test_a_transaction_sees_every_commit_made_before_it(target):
+    mine = stateview.open(target, default=START)
+    other = stateview.open(target)
     other["n"] = 41
     other["clients"]["z"] = {"score": 0}
     with mine.transaction() as root:
@@ -193,8 +193,8 @@ def test_a_transaction_sees_every_commit_made_before_it(path):
                           "log": ["start"]})
 
 
-def test_other_threads_wait_for_the_block_and_lose_nothing(path):
-    state = stateview.open(path, default=START)
+def test_other_threads_wait_for_the_block_and_lose_nothing(target):
+    state = stateview.open(target, default=START)
     entered, done = threading.Event(), threading.Event()
 
     def writer():

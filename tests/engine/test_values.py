@@ -19,7 +19,15 @@ START: dict[str, Any] = {"a": {"b": [1, 2]}, "l": [0], "s": "x"}
 
 
 @pytest.fixture
-def state(path):
+def state(target):
+    """An open document, on each store."""
+    with stateview.open(target, default=START) as s:
+        yield s
+
+
+@pytest.fixture
+def file_state(path):
+    """An open state file, for the tests that look at the file itself."""
     with stateview.open(path, default=START) as s:
         yield s
 
@@ -58,15 +66,15 @@ SHARED = [1]
         ({"a": SHARED, "b": {"c": SHARED}}, "/new/b/c", "appears twice"),
     ],
 )
-def test_a_refused_value_names_its_pointer_and_writes_nothing(state, path, value, pointer,
+def test_a_refused_value_names_its_pointer_and_writes_nothing(file_state, path, value, pointer,
                                                               words):
     before = fingerprint(path)
     with pytest.raises(InvalidValue) as info:
-        state["new"] = value
+        file_state["new"] = value
     assert info.value.pointer == pointer
     assert words in str(info.value) and pointer in str(info.value)
     assert fingerprint(path) == before
-    assert_on_disk(state, START)
+    assert_on_disk(file_state, START)
 
 
 @pytest.mark.parametrize(
@@ -84,22 +92,22 @@ def test_a_refused_value_names_its_pointer_and_writes_nothing(state, path, value
         (lambda s: s["a"]["b"].__iadd__([None, float("nan")]), "/a/b/1"),
     ],
 )
-def test_every_mutator_checks_values_first(state, path, mutate, pointer):
+def test_every_mutator_checks_values_first(file_state, path, mutate, pointer):
     before = fingerprint(path)
     with pytest.raises(InvalidValue) as info:
-        mutate(state)
+        mutate(file_state)
     assert info.value.pointer.startswith(pointer)
     assert fingerprint(path) == before
-    assert_on_disk(state, START)
+    assert_on_disk(file_state, START)
 
 
-def test_a_refused_value_inside_a_transaction_leaves_the_transaction_usable(state, path):
-    with state.transaction() as root:
+def test_a_refused_value_inside_a_transaction_leaves_the_transaction_usable(file_state, path):
+    with file_state.transaction() as root:
         root["ok"] = 1
         with pytest.raises(InvalidValue):
             root["bad"] = float("nan")
         root["ok2"] = 2
-    assert_on_disk(state, {**START, "ok": 1, "ok2": 2})
+    assert_on_disk(file_state, {**START, "ok": 1, "ok2": 2})
 
 
 def test_too_deep_a_value_is_refused(state):
@@ -178,19 +186,19 @@ class Name(str, enum.Enum):
     ANN = "ann"
 
 
-def test_subclasses_of_json_scalars_are_stored_as_plain_values(state, path):
-    state["v"] = {"color": Color.RED, "name": Name.ANN, "t": (1, 2), "yes": True}
-    stored = state["v"]
+def test_subclasses_of_json_scalars_are_stored_as_plain_values(file_state, path):
+    file_state["v"] = {"color": Color.RED, "name": Name.ANN, "t": (1, 2), "yes": True}
+    stored = file_state["v"]
     assert type(stored["color"]) is int and type(stored["name"]) is str
     assert stored["t"] == [1, 2] and stored["yes"] is True
     assert path.read_text().count('"ann"') == 1
-    assert_on_disk(state)
+    assert_on_disk(file_state)
 
 
-def test_non_ascii_and_escapes_are_written_as_json_does(state, path):
-    state["text"] = 'naïve "quoted" \\ \n\t\u2028 \x01 🎉'
-    state["k/e~y"] = 1.5e-7
-    state["big"] = 10**40
-    state["neg"] = -0.0
-    assert_on_disk(state)
+def test_non_ascii_and_escapes_are_written_as_json_does(file_state, path):
+    file_state["text"] = 'naïve "quoted" \\ \n\t\u2028 \x01 🎉'
+    file_state["k/e~y"] = 1.5e-7
+    file_state["big"] = 10**40
+    file_state["neg"] = -0.0
+    assert_on_disk(file_state)
     assert "naïve" in path.read_text(encoding="utf-8")

@@ -56,9 +56,13 @@ def write_atomic(path: Path, content: Any) -> None:
     os.replace(tmp, path)
 
 
-def make_app(path: Path, schema: dict[str, Any] | None = None, **kwargs: Any) -> StateViewApp:
-    """An app with a fixed name and clock, so what it shows does not depend on the run."""
-    kwargs.setdefault("display_name", path.name)
+def make_app(path: Path | str, schema: dict[str, Any] | None = None,
+             **kwargs: Any) -> StateViewApp:
+    """An app with a fixed name and clock, so what it shows does not depend on the run.
+
+    ``path`` is a state file, or a database document's URL (then named ``doc``).
+    """
+    kwargs.setdefault("display_name", path.name if isinstance(path, Path) else "doc")
     kwargs.setdefault("clock", lambda: FIXED_NOW)
     kwargs.setdefault("poll_interval", 0.05)
     return StateViewApp(path, load_schema(schema) if schema else None, **kwargs)

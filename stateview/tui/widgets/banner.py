@@ -31,6 +31,13 @@ class Banner(Static):
         self.update(f"⚠ {where}{broken.reason}\n{kept}")
         self.add_class("-shown")
 
+    def show_unreachable(self, error: str, have_tree: bool) -> None:
+        """The database cannot be read: ``error`` says why (down, refusing us ...)."""
+        kept = ("Showing the last version read; this clears by itself when the server is "
+                "back." if have_tree else "Nothing to show yet; waiting for the server.")
+        self.update(f"⚠ the server cannot be reached: {error}\n{kept}")
+        self.add_class("-shown")
+
     def hide(self) -> None:
         self.remove_class("-shown")
 

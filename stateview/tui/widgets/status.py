@@ -1,4 +1,5 @@
-"""The status bar: the file, its last commit, its lock, its schema verdict, edit mode."""
+"""The status bar: the file (or database document), its last commit, its lock (or server),
+its schema verdict, edit mode."""
 
 from __future__ import annotations
 
@@ -76,17 +77,26 @@ class StatusBar(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(self.file_name, style("status--name"))
         text.append("  ")
-        text.append(human_size(status.size if status else None))
+        if status is not None and status.where is not None:  # a database document
+            text.append(status.version or "no version yet")
+        else:
+            text.append(human_size(status.size if status else None))
         last = status.last_commit if status else {}
         text.append("  last commit ", muted)
         if last.get("time"):
             text.append(f"{last['time']} by pid {last.get('pid', '?')} "
                         f"({_program(last.get('program'))})")
+            if status is not None and status.where is not None and last.get("host"):
+                text.append(f" on {last['host']}")
         else:
             text.append("none recorded")
         text.append("\n")
-        text.append(status.lock_text if status else "lock ?",
-                    style("status--warn") if status and status.lock_held else muted)
+        if status is not None and status.where is not None:
+            # Row locks live only as long as a transaction: the server is the useful fact.
+            text.append(status.where, style("status--bad") if status.error else muted)
+        else:
+            text.append(status.lock_text if status else "lock ?",
+                        style("status--warn") if status and status.lock_held else muted)
         text.append("  schema: ", muted)
         verdict = self.schema_text
         text.append(verdict, style("status--good") if verdict == "valid" else

@@ -1,0 +1,129 @@
+# mypy: allow-untyped-defs, allow-untyped-calls
+"""StateFile on a PostgreSQL document: what only a database does (a lost connection, an outcome
+the server could not report, a restart, fork). The behaviour shared with files runs on both
+stores in tests/engine (the ``target`` fixture)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import pytest
+
+import stateview
+from stateview import StateError
+from stateview._store import CommitUnknown
+
+SLOW_COMMIT = """
+CREATE FUNCTION stateview_test_slow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.data::text LIKE '%"slow"%' THEN PERFORM pg_sleep(30); END IF;
+    RETURN NEW;
+END $$;
+CREATE CONSTRAINT TRIGGER slow AFTER UPDATE ON stateview_documents
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION stateview_test_slow();
+"""
+
+
+def _stored(server, name):
+    raw = server.psql(f"SELECT data FROM stateview_documents WHERE name = '{name}'")
+    return json.loads(raw)
+
+
+def test_exclusive_on_a_url_is_refused_naming_why(pg_url):
+    with pytest.raises(StateError, match="exclusive=True is for files"):
+        stateview.open(pg_url, default={}, exclusive=True)
+
+
+def test_a_commit_whose_outcome_is_unknown_reloads_what_the_database_holds(private_server):
+    """The backend dies inside COMMIT (a deferred trigger keeps it there): CommitUnknown,
+    memory goes back, and the next operation reconnects and loads whatever the database
+    holds."""
+    state = stateview.open(private_server.url("doc"), default={"n": 1})
+    private_server.psql(SLOW_COMMIT)
+    def kill_when_waiting():
+        for _ in range(300):  # up to 30 s
+            pid = private_server.psql("SELECT pid FROM pg_stat_activity WHERE "
+                                      "wait_event = 'PgSleep' LIMIT 1")
+            if pid:
+                private_server.psql(f"SELECT pg_terminate_backend({pid})")
+                return
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_when_waiting)
+    killer.start()
+    with pytest.raises(CommitUnknown) as info:
+        state["slow"] = True
+    killer.join(60)
+    assert "may or may not" in str(info.value)
+    assert state.snapshot() == {"n": 1}  # memory went back to the last known version
+    state["n"] = 2  # reconnects by itself, reloads, commits
+    assert _stored(private_server, "doc") == {"n": 2}
+    state.close()
+
+
+def test_writers_get_clear_errors_while_the_server_is_down_and_resume_after(private_server):
+    state = stateview.open(private_server.url("doc"), default={"n": 0}, lock_timeout=2)
+    state["n"] = 1
+    private_server.stop_immediate()
+    with pytest.raises(stateview.StorageError) as info:
+        state["n"] = 2
+    assert "doc" in str(info.value)
+    assert state["n"] == 1  # nothing acknowledged, nothing kept in memory
+    private_server.start()
+    state["n"] = 3
+    assert _stored(private_server, "doc") == {"n": 3}
+    state.close()
+
+
+def test_a_forked_child_uses_a_connection_of_its_own_and_leaves_the_parents_alone(pg_url):
+    state = stateview.open(pg_url, default={"n": 0})
+    state["n"] = 1
+    parent_backend = state._store._conn.info.backend_pid
+    pid = os.fork()
+    if pid == 0:  # the child: commit through a connection of its own
+        code = 1
+        try:
+            state["child"] = True
+            code = 0 if state._store._conn.info.backend_pid != parent_backend else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    state["n"] = 2  # the parent's session still works
+    assert state._store._conn.info.backend_pid == parent_backend
+    assert state.snapshot() == {"n": 2, "child": True}
+    state.close()
+
+
+def test_threads_held_off_by_a_write_share_the_next_one(pg_url):
+    """Group commit on a row lock: a commit ends the lock, so threads that mutate while a batch
+    is being written wait for it to end; the next leader waits for them, and one write carries
+    their commits (eight threads make far fewer writes than mutations). Nothing is lost."""
+    from stateview._postgres import PostgresStore
+
+    threads, per_thread = 8, 10
+    state = stateview.open(pg_url, default={"t": {str(i): -1 for i in range(threads)}})
+    with PostgresStore(pg_url) as store:
+        before = store.load().version
+    start = threading.Barrier(threads)
+
+    def work(i):
+        start.wait()
+        for j in range(per_thread):
+            state["t"][str(i)] = j
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    state.close()
+    with PostgresStore(pg_url) as store:
+        snap = store.load()
+    writes = snap.version - before
+    print(f"group commit on PostgreSQL: {threads * per_thread} mutations in {writes} writes")
+    assert 1 <= writes < threads * per_thread / 2
+    assert json.loads(snap.data) == {"t": {str(i): per_thread - 1 for i in range(threads)}}
