@@ -92,11 +92,6 @@ class Writer:
     program: str | None
     time: str | None
 
-    def as_holder(self) -> dict[str, Any]:
-        """The dict :class:`~stateview.LockTimeout` and ``describe_holder`` take."""
-        return {"pid": self.pid, "host": self.host, "program": self.program,
-                "since": self.time}
-
 
 @dataclass(frozen=True)
 class Snapshot:

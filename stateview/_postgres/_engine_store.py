@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -122,6 +123,8 @@ class PostgresEngineStore(PostgresStore):
             _inherited.append(conn)  # never freed in the child while it runs
         self._conn, self._watcher, self._locked = None, None, False
         self._pid = os.getpid()
+        # A thread of the parent inside a store call held this: it is gone here.
+        self._mutex = threading.RLock()
 
 
 _inherited: list[Any] = []

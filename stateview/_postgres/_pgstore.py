@@ -133,6 +133,12 @@ class PostgresStore:
                     conn.commit()
             except psycopg.Error as e:
                 self._after_failed_commit(e, sent_commit)
+            except BaseException:
+                # Interrupted (KeyboardInterrupt ...): the driver cancelled the statement and
+                # left its transaction aborted on the connection; end it, or the next lock
+                # cannot begin one.
+                self._rollback()
+                raise
             finally:
                 self._locked = False
             if row is None:

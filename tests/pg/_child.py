@@ -85,5 +85,45 @@ def commit(url: str, text: str) -> None:
         say(version=store.commit(text.encode("utf-8"), snap.version))
 
 
+def interrupted(url: str) -> None:
+    """Interrupt (SIGINT) a StateFile's commit while the server holds it up, then commit
+    again: reports the first commit's outcome and the second's."""
+    import signal
+    import threading
+
+    import psycopg
+
+    import stateview
+    from stateview._postgres import _sql
+
+    state = stateview.open(url, default={"n": 0})
+    state["n"] = 1
+    conninfo = state._store.url.conninfo
+    blocker = psycopg.connect(conninfo)  # holds the commit's history insert up
+    blocker.execute(f"LOCK TABLE {_sql.HISTORY} IN EXCLUSIVE MODE")
+
+    def interrupt() -> None:
+        with psycopg.connect(conninfo, autocommit=True) as look:
+            while not look.execute("SELECT count(*) FROM pg_locks WHERE NOT granted"
+                                   ).fetchone()[0]:  # until the commit waits on the server
+                time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt).start()
+    try:
+        state["n"] = 2
+        say(first="committed")
+    except KeyboardInterrupt:
+        say(first="interrupted")
+    blocker.rollback()
+    try:
+        state["n"] = 3
+        say(second="committed")
+    except StateError as e:
+        say(second=f"{type(e).__name__}: {e}")
+    state.close()
+
+
 if __name__ == "__main__":
-    {"incr": incr, "append": append, "commit": commit}[sys.argv[1]](*sys.argv[2:])
+    commands = {"incr": incr, "append": append, "commit": commit, "interrupted": interrupted}
+    commands[sys.argv[1]](*sys.argv[2:])

@@ -145,3 +145,13 @@ def test_a_server_crash_keeps_every_ack_and_writers_resume(private_server, tmp_p
     watching.close()
     assert any(t > restarted_at for t, _ in announced)
     assert last in [v for _, v in announced]
+
+
+def test_a_commit_interrupted_on_the_server_leaves_the_next_one_working(pg_url):
+    """Ctrl-C while the server holds a commit up leaves its transaction aborted on the
+    connection: the store ends it, and the next mutation commits (rather than failing with
+    "can't change 'autocommit' now")."""
+    lines = report(spawn("interrupted", pg_url))
+    assert lines == [{"first": "interrupted"}, {"second": "committed"}]
+    with PostgresStore(pg_url) as store:
+        assert json.loads(store.load().data) == {"n": 3}

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 
+import psycopg
 import pytest
 
 import stateview
@@ -127,3 +129,40 @@ def test_threads_held_off_by_a_write_share_the_next_one(pg_url):
     print(f"group commit on PostgreSQL: {threads * per_thread} mutations in {writes} writes")
     assert 1 <= writes < threads * per_thread / 2
     assert json.loads(snap.data) == {"t": {str(i): per_thread - 1 for i in range(threads)}}
+
+
+def test_a_child_forked_while_another_thread_waits_on_the_server_can_still_write(pg_url):
+    """A thread of the parent inside a store call (here waiting for another writer's row
+    lock) holds the store's statement mutex when the process forks. The child has no such
+    thread: the mutex must not stay taken there, or the child's first write hangs."""
+    from stateview._postgres import PostgresStore
+
+    state = stateview.open(pg_url, default={"n": 0}, lock_timeout=30)
+    other = PostgresStore(pg_url)
+    other.lock(5)  # another writer holds the row
+    waiting = threading.Thread(target=state.__setitem__, args=("n", 1))
+    waiting.start()
+    with psycopg.connect(other.url.conninfo, autocommit=True) as watch:
+        while not watch.execute("SELECT count(*) FROM pg_locks WHERE NOT granted"
+                                ).fetchone()[0]:  # until the thread waits on the server
+            waiting.join(0.01)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            signal.signal(signal.SIGALRM, lambda *_: os._exit(3))
+            signal.alarm(20)  # a hang (the bug) ends the child with exit code 3
+            state["child"] = True
+            code = 0
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    other.unlock()  # the child (and the parent's thread) may have the row now
+    _, status = os.waitpid(pid, 0)
+    waiting.join()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert json.loads(other.load().data) == {"n": 1, "child": True}  # both writes landed
+    other.close()
+    state.close()
