@@ -54,7 +54,14 @@ def parse_url(url: str) -> StoreURL:
     if not hash_ or not fragment:
         raise ValueError(f"{shown}: name the document after '#', as in "
                          "postgresql://USER@HOST/DB#state")
-    document = unquote(fragment)
+    try:
+        # A command line that is not UTF-8 arrives with surrogates libpq cannot be sent, and
+        # a name's %XX must decode: '%ff' and '%fe' must not both name the same U+FFFD row.
+        url.encode("utf-8")
+        document = unquote(fragment, errors="strict")
+    except UnicodeError:
+        raise ValueError(f"{shown.encode('utf-8', 'backslashreplace').decode('utf-8')}: "
+                         "not UTF-8 (percent-encoded UTF-8 is, as in %C3%A9)") from None
     if len(document) > _MAX_NAME or any(ord(c) < 32 for c in document):
         raise ValueError(f"{shown}: a document name is at most {_MAX_NAME} characters, "
                          "without control characters")

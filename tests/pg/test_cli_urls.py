@@ -378,6 +378,16 @@ def test_a_url_libpq_cannot_parse_is_a_usage_error_without_its_password(url, rea
         assert "secret" not in line
 
 
+def test_a_url_that_is_not_utf8_is_a_usage_error(tmp_path):
+    src = tmp_path / "s.json"
+    src.write_text("{}")
+    for url in ("postgresql:///db?host=/nonexist\udcffent#doc", "postgresql:///db#\udcff"):
+        for args in (["get", url], ["copy", str(src), url], ["check", url]):
+            result = cli(*args)  # the argument reaches the process as the byte 0xff
+            assert result.returncode == 2, (args, result.stderr)
+            assert "not UTF-8" in result.stderr
+
+
 def test_the_tools_never_trim_the_history_the_program_keeps(pg_url, tmp_path):
     import stateview
 

@@ -78,6 +78,17 @@ def test_a_password_libpq_cannot_decode_is_not_in_the_error_of_open(tmp_path):
     assert "hunter2" not in shown
 
 
+@pytest.mark.parametrize("url", [
+    "postgresql:///db?host=/tmp/\udcff#doc",  # a command line that is not UTF-8
+    "postgresql:///db#\udcff",
+    "postgresql:///db#%ff",  # would be U+FFFD, as %fe would
+])
+def test_a_url_that_is_not_utf8_is_refused(url):
+    with pytest.raises(ValueError, match="not UTF-8"):
+        parse_url(url)
+    assert parse_url("postgresql:///db#%C3%A9").document == "é"
+
+
 def _chain(e):
     while e is not None:
         yield e
