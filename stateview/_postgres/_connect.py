@@ -17,7 +17,7 @@ from typing import Any
 
 from .._errors import StorageError
 from . import _sql
-from ._url import hide_password
+from ._url import hide_password, hide_passwords_in
 
 try:
     import psycopg
@@ -48,9 +48,15 @@ def program() -> str:
     return " ".join([name, *(hide_password(a) for a in sys.argv[1:])])[:200]
 
 
-def os_error(e: BaseException) -> OSError:
-    """A ConnectionError (an OSError) carrying the server's or the driver's message."""
+def os_error(e: BaseException, conninfo: str = "") -> OSError:
+    """A ConnectionError (an OSError) carrying the server's or the driver's message.
+
+    ``conninfo``: the URI the message may quote (libpq quotes a token it cannot decode, which
+    may be a password): its passwords are hidden.
+    """
     message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if conninfo:
+        message = hide_passwords_in(message, conninfo)
     return ConnectionError(errno.ECONNRESET, message)
 
 
@@ -106,7 +112,9 @@ def connect(conninfo: str, timeout: float, shown: str) -> psycopg.Connection[Any
         conn = psycopg.connect(conninfo, autocommit=True, application_name=app,
                                connect_timeout=max(1, round(timeout)))
     except psycopg.Error as e:
-        raise StorageError(shown, "connecting", os_error(e)) from e
+        # Not chained to the driver's error: its message may quote the password.
+        error = os_error(e, conninfo)
+        raise StorageError(shown, "connecting", error) from error
     try:
         sync, fsync, tables = conn.execute(_sql.SETTINGS).fetchone() or ("on", "on", False)
         if not tables:

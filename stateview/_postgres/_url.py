@@ -46,12 +46,22 @@ def parse_url(url: str) -> StoreURL:
     """
     if not is_store_url(url):
         raise ValueError(f"{url!r}: not a postgresql:// or postgres:// URL")
-    conninfo, hash_, fragment = url.partition("#")
+    # The last '#': a name's own '#' is written %23, a password's '#' is libpq's to read.
+    conninfo, hash_, fragment = url.rpartition("#")
+    if not hash_:
+        conninfo = url
     shown = hide_password(url)
     if not hash_ or not fragment:
         raise ValueError(f"{shown}: name the document after '#', as in "
                          "postgresql://USER@HOST/DB#state")
-    document = unquote(fragment)
+    try:
+        # A command line that is not UTF-8 arrives with surrogates libpq cannot be sent, and
+        # a name's %XX must decode: '%ff' and '%fe' must not both name the same U+FFFD row.
+        url.encode("utf-8")
+        document = unquote(fragment, errors="strict")
+    except UnicodeError:
+        raise ValueError(f"{shown.encode('utf-8', 'backslashreplace').decode('utf-8')}: "
+                         "not UTF-8 (percent-encoded UTF-8 is, as in %C3%A9)") from None
     if len(document) > _MAX_NAME or any(ord(c) < 32 for c in document):
         raise ValueError(f"{shown}: a document name is at most {_MAX_NAME} characters, "
                          "without control characters")
@@ -60,5 +70,42 @@ def parse_url(url: str) -> StoreURL:
 
 def hide_password(url: str) -> str:
     """``url`` with any password (in the authority or as a parameter) replaced by ``***``."""
-    url = re.sub(r"^([a-zA-Z]+://[^/@?#:]*):[^/@?#]*@", r"\1:***@", url)
-    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url)
+    for start, end in reversed(_password_spans(url)):
+        url = url[:start] + "***" + url[end:]
+    return url
+
+
+def hide_passwords_in(text: str, url: str) -> str:
+    """``text`` (a driver's message about ``url``) without the passwords ``url`` holds."""
+    text = text.replace(url, hide_password(url))
+    for start, end in _password_spans(url):
+        text = text.replace(url[start:end], "***")
+    return text
+
+
+def _password_spans(url: str) -> list[tuple[int, int]]:
+    """Where the passwords of ``url`` are: in the authority, and ``password=`` parameters.
+
+    Generous on purpose: a password the user did not percent-encode may hold '/', '?', '#'
+    or '@', and a message that hides too much is better than one that shows a password.
+    """
+    scheme = re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", url)
+    if scheme is None:
+        return []
+    start = scheme.end()
+    head = url.rfind("#")
+    head = len(url) if head < start else head  # the fragment names a document
+    spans = []
+    after_userinfo = start
+    first_at = url.find("@", start, head)
+    if first_at != -1:
+        slash = url.find("/", first_at, head)
+        at = url.rfind("@", start, head if slash == -1 else slash)
+        colon = url.find(":", start, at)
+        if colon != -1 and at > colon + 1:
+            spans.append((colon + 1, at))
+        after_userinfo = at + 1
+    for m in re.finditer(r"(?<=[?&])([^&=]*)=([^&]*)", url[after_userinfo:head]):
+        if unquote(m.group(1)).strip() == "password" and m.group(2):
+            spans.append((after_userinfo + m.start(2), after_userinfo + m.end(2)))
+    return spans

@@ -57,7 +57,21 @@ def examine_copy(paths: StatePaths, leftover: Leftover, fs: FileSystem,
     planted = planted_by_another_user(leftover.path, paths.target, fs)
     if planted is not None:
         return Examined(leftover.kind, leftover.path, leftover.generation, error=planted)
-    return examine(leftover.kind, leftover.path, fs, schema, leftover.generation)
+    facts = examine(leftover.kind, leftover.path, fs, schema, leftover.generation)
+    if facts.data is None:
+        return facts
+    # The look came before the read: a name free then (its owner's program had just rotated
+    # it away) may have been taken by another user of a shared directory meanwhile. What
+    # was read is trusted only if the file is there still, and still of a trusted owner.
+    try:
+        fs.lstat(leftover.path)
+    except OSError as e:
+        planted = f"it changed while it was read ({_why(e)}), so it is not restored"
+    else:
+        planted = planted_by_another_user(leftover.path, paths.target, fs)
+    if planted is not None:
+        return Examined(leftover.kind, leftover.path, leftover.generation, error=planted)
+    return facts
 
 
 def judge(facts: Examined, data: bytes, schema: Schema | None) -> Examined:

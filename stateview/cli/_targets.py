@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import StateError
 from .._postgres import is_store_url, parse_url
-from .._postgres._url import hide_password
+from .._postgres._url import hide_passwords_in
 
 if TYPE_CHECKING:
     from .._postgres import PostgresStore
@@ -69,8 +69,8 @@ def check_url(url: str) -> None:
     try:
         conninfo_to_dict(parsed.conninfo)  # libpq's own parser: what it would refuse later
     except psycopg.ProgrammingError as e:
-        # libpq quotes the URI it refused, password and all.
-        reason = str(e).strip().replace(parsed.conninfo, hide_password(parsed.conninfo))
+        # libpq quotes the URI it refused, or the token it could not decode: a password.
+        reason = hide_passwords_in(str(e).strip(), parsed.conninfo)
         raise UsageError(f"{parsed.shown}: not a connection URI libpq accepts: {reason}") from None
 
 

@@ -227,3 +227,36 @@ def test_backup_planted_by_another_user_is_never_restored_by_recover(tmp_path: A
     result = subprocess.run(cli, capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(path.read_text()) == {"admin": "mallory"}
+
+
+@pytest.mark.skipif(not ROOT, reason="planting a file as another user needs root")
+def test_a_backup_planted_after_the_look_at_its_owner_is_never_restored(tmp_path: Any) -> None:
+    # The look at NAME.bak's owner finds the name free (the owner's own program has just
+    # rotated it away), and another user of the shared directory creates it before it is
+    # read: what was read is looked at again, and another user's file is never restored.
+    os.chmod(tmp_path, 0o1777)
+    path = tmp_path / "state.json"
+    backup = str(tmp_path / "state.json.bak")
+    path.write_text('{"admin": "ro')  # torn
+    with open(backup, "w") as f:
+        f.write('{"admin": "root"}\n')
+
+    class QuickNeighbour(_fs.FileSystem):
+        planted = False
+
+        def lstat(self, p: str) -> os.stat_result:
+            if p != backup or self.planted:
+                return super().lstat(p)
+            os.unlink(backup)  # rotated away by its owner's program
+            try:
+                return super().lstat(p)
+            finally:  # and at once another user's file takes the name
+                with open(backup, "w") as f:
+                    f.write('{"admin": "mallory"}\n')
+                os.chown(backup, 4321, 4321)
+                type(self).planted = True
+
+    with pytest.raises(stateview.CorruptFile):
+        StateFile(path, fs=QuickNeighbour()).close()
+    assert QuickNeighbour.planted
+    assert path.read_text() == '{"admin": "ro'  # nothing trusted to restore: left as it was

@@ -132,8 +132,14 @@ def test_a_role_the_server_refuses_is_named(pg_server):
     assert 'role "nobody" does not exist' in result.stderr
 
 
-def test_a_password_is_never_shown():
-    url = "postgresql://postgres:hunter2@/postgres?host=/nonexistent#doc"
+@pytest.mark.parametrize("url", [
+    "postgresql://postgres:hunter2@/postgres?host=/nonexistent#doc",
+    # not percent-encoded: libpq takes the password all the same
+    "postgresql://postgres:x/hunter2@/postgres?host=/nonexistent#doc",
+    "postgresql://postgres:x#hunter2@/postgres?host=/nonexistent#doc",
+    "postgresql:///postgres?host=/nonexistent&pass%77ord=hunter2#doc",
+])
+def test_a_password_is_never_shown(url):
     for args in (["get", url], ["check", url], ["view", url], ["copy", url, "x.json"]):
         result = cli(*args)
         assert result.returncode == 1, args
@@ -360,6 +366,8 @@ def test_a_wrong_password_is_one_line_without_the_password(private_server):
     ("postgresql://u:secret@[::1/db#doc", 'matching "]" in IPv6 host address'),
     ("postgresql://u:secret@h/db?nosuchparam=1#doc", 'invalid URI query parameter: "nosuchparam"'),
     ("postgresql://u:secret@h/db%zz#doc", 'invalid percent-encoded token'),
+    # libpq quotes the token it cannot decode: here, the password itself
+    ("postgresql://u:%zzsecret@h/db#doc", 'invalid percent-encoded token'),
 ])
 def test_a_url_libpq_cannot_parse_is_a_usage_error_without_its_password(url, reason):
     for args in (["get", url], ["check", url], ["copy", url, "x.json"], ["view", url]):
@@ -368,6 +376,16 @@ def test_a_url_libpq_cannot_parse_is_a_usage_error_without_its_password(url, rea
         [line] = result.stderr.strip().splitlines()
         assert "not a connection URI libpq accepts" in line and reason in line
         assert "secret" not in line
+
+
+def test_a_url_that_is_not_utf8_is_a_usage_error(tmp_path):
+    src = tmp_path / "s.json"
+    src.write_text("{}")
+    for url in ("postgresql:///db?host=/nonexist\udcffent#doc", "postgresql:///db#\udcff"):
+        for args in (["get", url], ["copy", str(src), url], ["check", url]):
+            result = cli(*args)  # the argument reaches the process as the byte 0xff
+            assert result.returncode == 2, (args, result.stderr)
+            assert "not UTF-8" in result.stderr
 
 
 def test_the_tools_never_trim_the_history_the_program_keeps(pg_url, tmp_path):

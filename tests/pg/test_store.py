@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 
 import pytest
 
@@ -41,6 +42,58 @@ def test_url_without_document_says_how_to_name_one():
     with pytest.raises(ValueError) as info:
         parse_url("postgresql://u@h/db?password=hunter2#")
     assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.parametrize(("url", "document"), [
+    # A password the user did not percent-encode: libpq reads it all the same.
+    ("postgresql://bob:pa/hunter2@h/db#doc", "doc"),
+    ("postgresql://bob:pa#hunter2@h/db#doc", "doc"),
+    ("postgresql://bob:pa?hunter2@h/db#doc", "doc"),
+    ("postgresql://bob:pa@hunter2@h/db#doc", "doc"),
+    # libpq decodes a parameter's name as it decodes its value.
+    ("postgresql://bob@h/db?pass%77ord=hunter2&sslmode=disable#doc", "doc"),
+    ("postgresql://bob@h/db?sslmode=disable&password=pa#hunter2#doc", "doc"),
+])
+def test_a_password_with_any_character_is_hidden(url, document):
+    parsed = parse_url(url)
+    assert parsed.document == document
+    assert "hunter2" not in parsed.shown and "***" in parsed.shown
+    assert parsed.shown.endswith("#doc")
+
+
+def test_a_document_named_with_a_hash_writes_it_percent_encoded():
+    assert parse_url("postgresql://h/db#a%23b").document == "a#b"
+    assert parse_url("postgresql://u:pw@h:5/db?sslmode=disable#d").shown == \
+        "postgresql://u:***@h:5/db?sslmode=disable#d"
+
+
+def test_a_password_libpq_cannot_decode_is_not_in_the_error_of_open(tmp_path):
+    import stateview
+
+    with pytest.raises(stateview.StateError) as info:
+        stateview.open("postgresql://bob:p%zzhunter2@/db?host=/nonexistent#doc")
+    # What a traceback would print: each exception of the chain (not the source lines).
+    shown = "".join("".join(traceback.format_exception_only(e)) for e in _chain(info.value))
+    assert "invalid percent-encoded token" in shown
+    assert "hunter2" not in shown
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql:///db?host=/tmp/\udcff#doc",  # a command line that is not UTF-8
+    "postgresql:///db#\udcff",
+    "postgresql:///db#%ff",  # would be U+FFFD, as %fe would
+])
+def test_a_url_that_is_not_utf8_is_refused(url):
+    with pytest.raises(ValueError, match="not UTF-8"):
+        parse_url(url)
+    assert parse_url("postgresql:///db#%C3%A9").document == "é"
+
+
+def _chain(e):
+    while e is not None:
+        yield e
+        e = e.__cause__ if e.__cause__ is not None else (
+            None if e.__suppress_context__ else e.__context__)
 
 
 def test_a_missing_document_loads_as_no_version(store):
