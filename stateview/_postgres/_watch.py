@@ -95,8 +95,11 @@ class Watcher:
                 self._listening.clear()
                 if self._stop.is_set():
                     return
-                log.warning("stateview listener: %s; reconnecting in %.1fs",
-                            str(e).strip().splitlines()[0] if str(e).strip() else e, delay)
+                # Once per outage: a warning every retry would repeat the same line every
+                # _RETRY_MAX seconds for as long as the server is away (a notice each in the UI).
+                log.log(logging.WARNING if delay == 0.05 else logging.DEBUG,
+                        "stateview listener: %s; reconnecting in %.1fs",
+                        str(e).strip().splitlines()[0] if str(e).strip() else e, delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, _RETRY_MAX)
 

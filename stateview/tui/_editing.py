@@ -71,6 +71,10 @@ class EditActions(App[None]):
     def readonly_reason(self) -> str | None:
         raise NotImplementedError
 
+    @property
+    def noun(self) -> str:
+        raise NotImplementedError
+
     def commit(self, ops: list[Op] | tuple[Op, ...], at: Path) -> Saved | Conflict:
         """One compare-and-set commit (blocking: call it on a worker thread)."""
         noted = self.own_writes.record(ops)
@@ -188,8 +192,8 @@ class EditActions(App[None]):
         def choose(choice: Choice | None) -> None:
             self._resolve(outcome, result, choice or "theirs", kind)
 
-        self.push_screen(ConflictScreen(outcome.label, result, outcome.original, outcome.mine),
-                         choose)
+        self.push_screen(ConflictScreen(outcome.label, result, outcome.original, outcome.mine,
+                                        self.noun), choose)
 
     def _resolve(self, outcome: Outcome, conflict: Conflict, choice: Choice, kind: Kind) -> None:
         path = conflict.moves.get(outcome.path, outcome.path)

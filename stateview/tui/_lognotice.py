@@ -28,6 +28,7 @@ class NoticeHandler(logging.Handler):
         self.app = app
         self.loop = loop
         self.thread = threading.get_ident()
+        self.propagated = True
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -48,7 +49,14 @@ class NoticeHandler(logging.Handler):
         self.app.notify(message, title="stateview engine", severity=severity, timeout=10)
 
     def install(self) -> None:
-        logging.getLogger("stateview").addHandler(self)
+        """Show the records as notices, and only so: a handler further up (the CLI's
+        ``basicConfig``) holds the real stderr and would write them over the screen."""
+        logger = logging.getLogger("stateview")
+        self.propagated = logger.propagate
+        logger.addHandler(self)
+        logger.propagate = False
 
     def remove(self) -> None:
-        logging.getLogger("stateview").removeHandler(self)
+        logger = logging.getLogger("stateview")
+        logger.removeHandler(self)
+        logger.propagate = self.propagated

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import threading
@@ -328,3 +329,30 @@ def test_a_connection_lost_while_committing_says_the_outcome_is_unknown(store, p
     assert len(outcome) == 1 and isinstance(outcome[0], CommitUnknown), outcome
     assert "may or may not have been made" in str(outcome[0])
     assert store.load().version == v1  # reconnected; here it was not made
+
+
+def test_the_listener_warns_once_per_outage_not_at_every_retry(tmp_path):
+    from stateview._postgres._watch import Watcher
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("stateview")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    # No server listens on a socket in an empty directory: every attempt fails at once.
+    watcher = Watcher(f"postgresql://postgres@/postgres?host={tmp_path}", "doc", "me", 1,
+                      lambda conn: None)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and sum(
+                "stateview listener" in r.getMessage() for r in records) < 4:
+            time.sleep(0.05)
+    finally:
+        watcher.stop()
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    tries = [r for r in records if "stateview listener" in r.getMessage()]
+    assert len(tries) >= 4, "the listener did not retry"
+    assert [r.levelno for r in tries].count(logging.WARNING) == 1

@@ -206,6 +206,7 @@ def test_an_edit_that_conflicts_with_another_writer_gets_the_conflict_dialog(pg_
         why = str(app.screen.query_one("#why").render())
         assert "/clients/bob/score changed since the editor opened" in why
         assert "40" in str(app.screen.query_one("#theirs").query_one("Static").render())
+        assert app.screen.query_one("#theirs").border_title == "theirs (in the document now)"
         await pilot.press("t")  # keep theirs: nothing written
         await pilot.pause()
         assert stored(pg_url)["clients"]["bob"]["score"] == 40

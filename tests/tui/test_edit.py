@@ -267,6 +267,30 @@ def test_a_refused_save_keeps_the_dialog_the_text_and_says_what_to_change(live):
     drive(app, scenario)
 
 
+def test_a_refusal_goes_once_the_text_changes_and_the_check_says_it_is_good(live):
+    app = make_app(live)
+
+    async def scenario(pilot):
+        app.go_to("/clients/bob/score")
+        await pilot.press("e", "ctrl+u", "enter")
+        await pilot.pause()
+        assert "not JSON at line 1" in str(app.screen.query_one("#error").render())
+        await pilot.press("5")
+        await pilot.pause()
+        assert "valid JSON" in str(app.screen.query_one("#check").render())
+        assert str(app.screen.query_one("#error").render()) == ""  # not "not JSON" below it
+        await pilot.press("escape")
+        await pilot.press("a", *"team", "tab", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, AddScreen)
+        assert str(app.screen.query_one("#error").render()) != ""
+        await pilot.press(*"red")
+        await pilot.pause()
+        assert str(app.screen.query_one("#error").render()) == ""
+
+    drive(app, scenario)
+
+
 def test_a_bare_word_where_a_string_is_is_taken_as_a_string(live):
     app = make_app(live)
 

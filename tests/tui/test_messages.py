@@ -109,3 +109,26 @@ def test_an_engine_warning_is_a_notice_in_the_ui_not_text_on_the_terminal(live, 
     drive(app, scenario)
     logging.getLogger("stateview").warning("after the app: not a notice")
     assert not any("after the app" in n for n in notices(app))
+
+
+def test_an_engine_warning_does_not_also_reach_the_clis_stderr_handler(live):
+    # The CLI's logging.basicConfig puts a handler on the root logger that holds the real
+    # stderr: a record propagating to it is written over the screen while the app runs.
+    seen: list[str] = []
+    root_handler = logging.Handler(logging.WARNING)
+    root_handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger().addHandler(root_handler)
+    app = make_app(live)
+
+    async def scenario(pilot):
+        logging.getLogger("stateview").warning("the listener lost the server")
+        await wait_until(pilot, lambda: any("lost the server" in n for n in notices(app)),
+                         "the warning as a notice")
+        assert seen == []
+
+    try:
+        drive(app, scenario)
+        logging.getLogger("stateview").warning("after the app: to stderr again")
+    finally:
+        logging.getLogger().removeHandler(root_handler)
+    assert seen == ["after the app: to stderr again"]

@@ -121,6 +121,7 @@ class AddScreen(SaveDialog):
             self.action_save()
 
     def _check(self) -> None:
+        self.clear_error()
         check = self.query_one("#check", Static)
         text = self.query_one("#value", Input).value
         if not text.strip():

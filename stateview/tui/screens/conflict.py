@@ -57,8 +57,11 @@ class ConflictScreen(ModalScreen[Choice]):
     }
     """
 
-    def __init__(self, label: str, conflict: Conflict, original: Any, mine: Any) -> None:
+    def __init__(self, label: str, conflict: Conflict, original: Any, mine: Any,
+                 noun: str = "file") -> None:
+        """``noun``: what "theirs" is in now, the ``file`` or the (database) ``document``."""
         super().__init__()
+        self.noun = noun
         self.label = label
         self.conflict = conflict
         self.original = original
@@ -71,7 +74,7 @@ class ConflictScreen(ModalScreen[Choice]):
             with Horizontal():
                 for id_, title, value, absent in (
                         ("original", "original (when you opened it)", self.original, "(new)"),
-                        ("theirs", "theirs (in the file now)", self.conflict.theirs,
+                        ("theirs", f"theirs (in the {self.noun} now)", self.conflict.theirs,
                          "(deleted)"),
                         ("mine", "mine (not written)", self.mine, "(deleted)")):
                     with VerticalScroll(id=id_) as column:

@@ -116,6 +116,12 @@ class SaveDialog(ModalScreen[Outcome | None]):
         error.update(text)
         error.set_class(busy, "-busy")
 
+    def clear_error(self) -> None:
+        """The text changed: a refusal of the old text no longer holds (a save under way
+        keeps its notice)."""
+        if not self.saving:
+            self.show_error("")
+
     def action_save(self) -> None:
         if self.saving:
             return

@@ -154,6 +154,7 @@ class EditorScreen(SaveDialog):
         self.action_save()
 
     def _check(self) -> None:
+        self.clear_error()
         check = self.query_one("#check", Static)
         try:
             value = self.value()
