@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 
 from . import _sql
+from ._url import hide_passwords_in
 
 __all__ = ["Watcher"]
 
@@ -99,7 +100,7 @@ class Watcher:
                 # _RETRY_MAX seconds for as long as the server is away (a notice each in the UI).
                 log.log(logging.WARNING if delay == 0.05 else logging.DEBUG,
                         "stateview listener: %s; reconnecting in %.1fs",
-                        str(e).strip().splitlines()[0] if str(e).strip() else e, delay)
+                        _first_line(hide_passwords_in(str(e), self._conninfo)) or e, delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, _RETRY_MAX)
 
@@ -124,3 +125,9 @@ class Watcher:
                 callback(version)
             except Exception:
                 log.exception("stateview listener: callback %r failed", callback)
+
+
+def _first_line(message: str) -> str:
+    """The driver's message, first line only (a log line, not a report)."""
+    message = message.strip()
+    return message.splitlines()[0] if message else ""

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from .._check import ERROR, INFO, WARNING, FileReport, Problem
 from .._errors import show_pointer
+from .._postgres._url import is_store_url
 
 __all__ = ["report_json", "report_text", "use_colour"]
 
@@ -95,7 +96,10 @@ def _summary(reports: Sequence[FileReport]) -> dict[str, int]:
 
 def _summary_line(reports: Sequence[FileReport], paint: _Paint) -> str:
     s = _summary(reports)
-    files = f"{s['files']} file{'' if s['files'] == 1 else 's'}"
+    # A database document is not a file: "checked 1 document", or "2 targets" when mixed.
+    kinds = {"document" if is_store_url(r.path) else "file" for r in reports}
+    kind = kinds.pop() if len(kinds) == 1 else "target"
+    files = f"{s['files']} {kind}{'' if s['files'] == 1 else 's'}"
     warnings = (f", {s['warnings']} warning{'' if s['warnings'] == 1 else 's'}"
                 if s["warnings"] else "")
     if not s["failed"]:

@@ -99,7 +99,14 @@ def test_check_a_missing_document_and_a_file_in_one_run(pg_url, tmp_path):
     result = cli("check", str(good), pg_url)
     assert result.returncode == 1
     assert f"{pg_url}: missing: no document named" in result.stdout
-    assert "checked 2 files: 1 failed, 1 ok" in result.stdout
+    assert "checked 2 targets: 1 failed, 1 ok" in result.stdout
+
+
+def test_check_of_a_url_counts_documents_not_files(pg_url):
+    put(pg_url, '{"a": 1}')
+    result = cli("check", pg_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "checked 1 document: all ok" in result.stdout
 
 
 # -- errors on any command ---------------------------------------------------------------------
