@@ -23,6 +23,8 @@ def test_a_new_key_in_an_open_object_is_a_highlighted_row(snap_compare, state_fi
         write_atomic(state_file, {**DOC, "clients": {**DOC["clients"], "carol": {
             "score": 0, "room": "lobby", "tags": []}}})
         await wait_until(pilot, lambda: app.loads > before, "the new version")
+        # The feed is rebuilt at most twice a second: the picture waits for its rebuild too.
+        await wait_until(pilot, lambda: app.query_one(ChangeFeed).up_to_date, "the feed")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
