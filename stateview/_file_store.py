@@ -141,9 +141,9 @@ class FileStore:
 
     def _version(self) -> FileVersion | None:
         """The current version without reading the file (``None``: no file)."""
-        st = self._stat(CommitFailed if self.file_lock.held_by(self._owner) else StorageError)
-        return None if st is None else (disk_id(st), self._token(
-            self.file_lock.held_by(self._owner)))
+        locked = self.file_lock.held_by(self._owner)
+        st = self._stat(CommitFailed if locked else StorageError)
+        return None if st is None else (disk_id(st), self._token(locked))
 
     def open_document(self, schema: Schema | None, default: Any) -> tuple[bytes, Any, Any]:
         """At open: take the lock, and return the file's bytes, value and version after

@@ -13,7 +13,7 @@ import stateview
 from stateview._statefile import StateFile
 
 from ._helpers import assert_on_disk
-from .test_async_transactions import LIMIT, HeldFsync, run, wait_event
+from .test_async_transactions import LIMIT, HeldFsync, hold_block, run, wait_event
 
 
 async def cancel(task: asyncio.Task) -> None:
@@ -31,20 +31,11 @@ def test_cancelled_while_waiting_for_another_tasks_block_it_never_begins(path):
     state = stateview.open(path, default={"a": 0, "b": 0})
 
     async def main() -> None:
-        inside, leave = asyncio.Event(), asyncio.Event()
-
-        async def first() -> None:
-            async with state.atransaction() as root:
-                root["a"] = 1
-                inside.set()
-                await leave.wait()
-
         async def second() -> None:
             async with state.atransaction() as root:
                 root["b"] = 1
 
-        a = asyncio.create_task(first())
-        await inside.wait()
+        a, leave = await hold_block(state)
         b = asyncio.create_task(second())
         await asyncio.sleep(0.01)
         await cancel(b)

@@ -16,7 +16,7 @@ import stateview
 from stateview._statefile import StateFile
 
 from ._helpers import assert_on_disk
-from .test_async_transactions import LIMIT, HeldFsync, run, wait_event
+from .test_async_transactions import LIMIT, HeldFsync, hold_block, run, wait_event
 
 
 class Ticker:
@@ -48,16 +48,7 @@ def test_aclose_waits_for_another_tasks_block_and_its_commit_without_blocking_th
 
     async def main() -> None:
         ticker = Ticker()
-        inside, leave = asyncio.Event(), asyncio.Event()
-
-        async def holder() -> None:
-            async with state.atransaction() as root:
-                root["a"] = 1
-                inside.set()
-                await leave.wait()
-
-        task = asyncio.create_task(holder())
-        await inside.wait()
+        task, leave = await hold_block(state)
         closing = asyncio.create_task(state.aclose())
         await ticker.advanced()  # aclose waits for the block, and the loop runs on
         assert not closing.done() and not state._st.closed
@@ -74,20 +65,11 @@ def test_a_task_that_begins_while_aclose_waits_gets_closed(path):
     state = stateview.open(path, default={"a": 0, "b": 0})
 
     async def main() -> None:
-        inside, leave = asyncio.Event(), asyncio.Event()
-
-        async def holder() -> None:
-            async with state.atransaction() as root:
-                root["a"] = 1
-                inside.set()
-                await leave.wait()
-
         async def late() -> None:
             async with state.atransaction() as root:
                 root["b"] = 1
 
-        task = asyncio.create_task(holder())
-        await inside.wait()
+        task, leave = await hold_block(state)
         closing = asyncio.create_task(state.aclose())
         await asyncio.sleep(0.01)
         latecomer = asyncio.create_task(late())  # queued behind the close on the loop
@@ -197,16 +179,7 @@ def test_a_cancelled_aclose_still_closes(path):
             leave_thread.wait(LIMIT)
 
     async def main() -> None:
-        inside, leave = asyncio.Event(), asyncio.Event()
-
-        async def holder() -> None:
-            async with state.atransaction() as root:
-                root["a"] = 1
-                inside.set()
-                await leave.wait()
-
-        task = asyncio.create_task(holder())
-        await inside.wait()
+        task, leave = await hold_block(state)
         closing = asyncio.create_task(state.aclose())
         await asyncio.sleep(0.01)
         closing.cancel()  # still waiting for the task's block: nothing started

@@ -28,6 +28,25 @@ def run(coro: Any) -> Any:
     return asyncio.run(bounded())
 
 
+async def hold_block(state: StateFile) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """Start a task whose ``atransaction`` sets ``/a`` to 1 and waits inside the block.
+
+    Returns once the task is inside, with the task and the event that lets it leave.
+    """
+    inside, leave = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        async with state.atransaction() as root:
+            root["a"] = 1
+            inside.set()
+            await leave.wait()
+
+    task = asyncio.create_task(holder())
+    await inside.wait()
+    return task, leave
+
+
+
 def on_disk(path: Any) -> Any:
     with open(path, "rb") as f:
         return json.loads(f.read())
@@ -151,16 +170,7 @@ def test_a_plain_mutation_from_another_task_during_an_atransaction_raises(path):
     state = stateview.open(path, default={"a": 0, "b": 0})
 
     async def main() -> None:
-        inside, leave = asyncio.Event(), asyncio.Event()
-
-        async def holder() -> None:
-            async with state.atransaction() as root:
-                root["a"] = 1
-                inside.set()
-                await leave.wait()
-
-        task = asyncio.create_task(holder())
-        await inside.wait()
+        task, leave = await hold_block(state)
         with pytest.raises(stateview.StateError, match="atransaction"):
             state["b"] = 1  # waiting here would deadlock the loop
         with pytest.raises(stateview.StateError, match="arefresh"):
