@@ -11,11 +11,12 @@ below that holds its own failure path:
 1. write the new version: into ``.NAME.spare`` if nobody has it open, else a new
    ``.NAME.<random>.tmp`` (create with O_EXCL|O_NOFOLLOW, mode/owner, write, fsync, close);
    on failure the temp file goes and NAME was never touched;
-2. publish: hard-link NAME as ``.NAME.prev-<random>.tmp``, then rename the new version over
-   NAME; on failure both hidden names go and NAME was never touched;
+2. publish: hard-link NAME as ``.NAME.prev-<random>.tmp``, note the commit in the lock file,
+   then rename the new version over NAME; on failure both hidden names go and NAME was never
+   touched;
 3. rotate backups: NAME.bak.N -> ``.NAME.spare``, ... ``.prev`` -> NAME.bak, here only when no
    rename frees a kept version, so that all of it can be undone;
-4. sync or undo: the lock file notes the commit, fsync(DIR); on failure phases 2 and 3 are
+4. sync or undo: fsync(DIR); on failure phases 2 and 3 are
    undone, NAME first;
 5. after durable: the renames that had to wait, best effort (a failure leaves a ``.prev`` file
    for ``stateview recover``, and the commit stands).
@@ -38,7 +39,7 @@ __all__ = ["replace_file"]
 
 def replace_file(
     paths: StatePaths, data: bytes, fs: FileSystem, backups: int = 1, recycle: bool = True,
-    before_sync: Callable[[], None] | None = None,
+    before_publish: Callable[[], None] | None = None,
 ) -> os.stat_result:
     """Make ``data`` the durable content of ``paths.target``.
 
@@ -50,8 +51,9 @@ def replace_file(
         recycle: write into the spare (``.NAME.spare``) when nobody has it open, and retire
             the version that falls out of the backups to be the next spare, rather than
             allocate a new file and free an old one each commit.
-        before_sync: called right before the directory fsync (the lock file notes the
-            commit there, so that the same journal commit carries its metadata).
+        before_publish: called right before the rename that publishes the new version (the
+            lock file notes the commit there, so that whoever sees the new version and then
+            reads the lock file finds this commit or a later one named).
 
     Returns:
         The new file's status (as ``fstat`` saw it before the rename, which keeps the inode).
@@ -64,9 +66,9 @@ def replace_file(
     recycle = recycle and fs.recycles and current is not None
     chain = backup_chain(paths, fs, backups) if current is not None else (0, False)
     temp, written = _write_new_version(paths, data, fs, current, recycle)
-    previous = _publish(paths, fs, temp, current)
+    previous = _publish(paths, fs, temp, current, before_publish)
     moves, frees = backup_moves(paths, chain, backups, previous, recycle)
-    done = _sync_or_undo(paths, fs, previous, [] if frees else moves, before_sync)
+    done = _sync_or_undo(paths, fs, previous, [] if frees else moves)
     _after_durable(paths, fs, previous, moves, done, backups)
     if current is not None:
         _narrow_siblings(paths, fs, backups, stat.S_IMODE(current.st_mode))
@@ -112,7 +114,8 @@ def _write_new_version(
 
 
 def _publish(
-    paths: StatePaths, fs: FileSystem, temp: str, current: os.stat_result | None
+    paths: StatePaths, fs: FileSystem, temp: str, current: os.stat_result | None,
+    before_publish: Callable[[], None] | None,
 ) -> str | None:
     """Phase 2: keep the current version under a private name, then rename ``temp`` over NAME.
 
@@ -124,7 +127,8 @@ def _publish(
         The previous version's private name, or ``None`` on the first commit.
 
     Raises:
-        CommitFailed: the link or the rename failed; NAME is untouched and ``temp`` is gone.
+        CommitFailed: the link, ``before_publish`` or the rename failed; NAME is untouched
+            and ``temp`` is gone.
     """
     target = paths.target
     previous: str | None = None
@@ -134,6 +138,9 @@ def _publish(
         if current is not None:
             previous = paths.new_previous()
             fs.link(target, previous)
+        step = "noting the commit in the lock file"
+        if before_publish is not None:
+            before_publish()
         step = "renaming the temp file over the state file"
         fs.replace(temp, target)
         renamed = True
@@ -151,7 +158,6 @@ def _publish(
 
 def _sync_or_undo(
     paths: StatePaths, fs: FileSystem, previous: str | None, moves: list[tuple[str, str]],
-    before_sync: Callable[[], None] | None,
 ) -> list[tuple[str, str]]:
     """Phases 3 and 4: rotate the backups, then make the commit durable or undo all of it.
 
@@ -166,14 +172,12 @@ def _sync_or_undo(
         The renames done, a prefix of ``moves`` (one refused stops the rotation).
 
     Raises:
-        CommitFailed: the directory fsync (or ``before_sync``) failed; NAME, the backups and
+        CommitFailed: the directory fsync failed; NAME, the backups and
             the spare are back as they were.
     """
     done: list[tuple[str, str]] = []
     try:
         rename_all(fs, moves, done)
-        if before_sync is not None:
-            before_sync()
         fs.fsync_dir(paths.directory)
     except OSError as e:
         _undo(paths, fs, previous, done)

@@ -190,13 +190,14 @@ class FileStore:
         """
         token = secrets.token_hex(8)
         written = replace_file(self.paths, data, self._fs, self.backups,
-                               before_sync=lambda: self._note_commit(token))
+                               before_publish=lambda: self._note_commit(token))
         return (disk_id(written), token)
 
     def _note_commit(self, token: str) -> None:
         """Put the commit's token in the lock file, where other writers' freshness checks
-        read it. Written before the directory fsync: a token for a commit that then fails
-        only costs the others a needless reload; a missing one could cost a lost update."""
+        read it, and the UI names the writer of a version it sees. Written before the
+        rename that publishes the version: a token for a commit that then fails only costs
+        the others a needless reload; a missing one could cost a lost update."""
         try:
             self.file_lock.record_commit(token)
         except OSError as e:

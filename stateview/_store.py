@@ -40,7 +40,7 @@ storage seam", also says what ``StateFile`` needs of a store beyond the protocol
                ``(dev, ino, size, mtime_ns)`` of the file plus the commit token in ``NAME.lock``
     lock       ``ProcessLock.acquire`` (flock on ``NAME.lock``), then ``load(known)`` under it;
                ``LockTimeout`` names the holder as now
-    commit     ``_commit.replace_file`` with ``before_sync`` noting the token; ``expected`` is
+    commit     ``_commit.replace_file`` with ``before_publish`` noting the token; ``expected`` is
                checked under the flock (taken for the call when not held), so a CLI ``set`` is
                a compare-and-set without a separate lock step
     unlock     ``ProcessLock.release`` (the engine lingers 2 ms before it calls it)

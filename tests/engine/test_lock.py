@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ import pytest
 
 import stateview
 from stateview import LockTimeout
+from stateview._fs import FileSystem
 from stateview._lock import pid_alive, probe, process_lock, read_info
 
 from ._helpers import child, wait_for_file
@@ -142,3 +144,26 @@ def test_another_process_holding_the_lock_is_named_and_sigkill_frees_it(path, tm
         assert state.snapshot() == {"counter": 0}
         state["after"] = True
     assert not probe(str(path) + ".lock").stale
+
+
+def test_the_lock_file_names_a_commit_before_the_file_shows_it(path):
+    """Whoever sees a new version and then reads the lock file (the UI naming its writer,
+    another writer's freshness check) finds that commit named, never the one before."""
+    seen: list[tuple[bytes, object]] = []
+
+    class Watching(FileSystem):
+        def replace(self, src: str, dst: str) -> None:
+            if dst == str(path):
+                with open(src, "rb") as f:
+                    seen.append((f.read(), read_info(str(path) + ".lock").get("last_commit", {})))
+            super().replace(src, dst)
+
+    with stateview.StateFile(path, default={}, fs=Watching()) as state:
+        state["a"] = 1
+        first_token = read_info(str(path) + ".lock")["last_commit"]["token"]
+        state["a"] = 2
+    # The first rename creates the file from the default; the two commits follow it.
+    assert [json.loads(data) for data, _ in seen] == [{}, {"a": 1}, {"a": 2}]
+    tokens = [last.get("token") for _, last in seen[1:]]
+    assert tokens[0] == first_token and tokens[1] not in (None, first_token)
+    assert all(last.get("pid") == os.getpid() for _, last in seen[1:])
