@@ -19,7 +19,7 @@ from .._errors import InvalidValue, StateError, StateFileMissing
 from .._jsontext import a_json_type, dumps
 from .._paths import StatePaths
 from ._get_set_delete import read_document
-from ._targets import UsageError, backups_for, check_url, is_url, shown
+from ._targets import UsageError, check_url, is_url, shown
 
 if TYPE_CHECKING:
     from .._schema import Schema
@@ -46,10 +46,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="replace an existing destination (its previous version is kept "
                         "as a backup); the commit still expects the version found when the "
                         "destination was locked")
-    parser.add_argument("--backups", type=int, default=None, metavar="N",
-                        help="previous versions the destination keeps (default: a file 1; "
-                        "a URL every version its history table holds, which the program's "
-                        "next commit trims to its own count)")
+    parser.add_argument("--backups", type=int, default=1, metavar="N",
+                        help="previous versions the destination keeps (default 1; a file's "
+                        "NAME.bak.2 and up, and a URL's history beyond the newest, are left "
+                        "alone)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="how long to wait for the destination's lock (default 10)")
     parser.set_defaults(func=run)
@@ -113,9 +113,7 @@ def _read(source: str) -> Any:
     return value
 
 
-def _store(destination: str, backups: int | None) -> Store:
-    if backups is None:
-        backups = backups_for(destination)
+def _store(destination: str, backups: int) -> Store:
     if is_url(destination):
         from ._targets import open_store
 
@@ -128,7 +126,7 @@ def _store(destination: str, backups: int | None) -> Store:
     return FileStore(paths, backups=backups)
 
 
-def _write(destination: str, data: bytes, force: bool, backups: int | None,
+def _write(destination: str, data: bytes, force: bool, backups: int,
            timeout: float) -> str:
     """One compare-and-set commit of ``data`` at ``destination``; the new version in words."""
     store = _store(destination, backups)

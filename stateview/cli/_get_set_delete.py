@@ -22,7 +22,7 @@ from .._errors import CorruptFile, StateError, StateFileMissing
 from .._jsontext import loads
 from .._paths import StatePaths
 from .._pointer import delete_at, get_at, parse_pointer, set_at
-from ._targets import backups_for, check_url, is_url, read_url
+from ._targets import check_url, is_url, read_url
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -119,8 +119,7 @@ def _edit(args: argparse.Namespace, change: Any) -> int:
     if is_url(args.file):
         check_url(args.file)
     expected = _json_arg("--expect", args.expect) if args.expect is not None else _ANY
-    state = stateview.open(args.file, schema=_schema_for(args), lock_timeout=args.timeout,
-                           backups=backups_for(args.file))
+    state = stateview.open(args.file, schema=_schema_for(args), lock_timeout=args.timeout)
     with state, state.transaction() as root:
         if expected is not _ANY:
             _compare(root, parts, args.pointer, expected)

@@ -19,27 +19,11 @@ if TYPE_CHECKING:
     from .._postgres import PostgresStore
     from .._store import Snapshot
 
-__all__ = ["HISTORY_KEPT", "UsageError", "backups_for", "check_url", "is_url", "load",
+__all__ = ["UsageError", "check_url", "is_url", "load",
            "missing_document", "open_store", "read_url", "shown"]
 
 CONNECT_TIMEOUT = 10.0
 """Seconds to wait for a server (libpq's ``connect_timeout``) before a command gives up."""
-
-
-HISTORY_KEPT = 100_000
-"""``backups`` of a tool's commit to a URL: more than any program keeps.
-
-On PostgreSQL a commit trims the history table to its own ``backups``; a tool that committed
-with ``backups=1`` would delete the versions the program beside it keeps (``backups=5``).
-With this, a tool's commit only adds the version it replaced, and the program's next commit
-trims the history to the program's own count. (A file's commit never deletes ``NAME.bak.2``
-and up: files keep their default of 1.)
-"""
-
-
-def backups_for(target: str) -> int:
-    """``backups`` for a commit a tool makes now and then to ``target``."""
-    return HISTORY_KEPT if is_store_url(target) else 1
 
 
 class UsageError(StateError):

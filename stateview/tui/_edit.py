@@ -20,7 +20,6 @@ from .._document import plain
 from .._errors import SchemaViolation
 from .._jsontext import join_pointer
 from .._schema import Schema
-from ..cli._targets import backups_for  # a URL's history is the program's to trim
 from ._cas import apply
 from ._merge import same
 from ._patch import ABSENT, Conflict, Conflicted, Op, Path, guards_for, value_at
@@ -69,7 +68,7 @@ def commit_ops(
         StateError: InvalidValue, SchemaViolation, LockTimeout, CommitFailed ... Nothing is
             written when it raises.
     """
-    with _statefile.open(path, lock_timeout=lock_timeout, backups=backups_for(path)) as state:
+    with _statefile.open(path, lock_timeout=lock_timeout) as state:
         try:
             with state.transaction() as root:
                 before: set[tuple[str, str]] = set()

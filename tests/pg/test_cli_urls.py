@@ -395,24 +395,42 @@ def test_a_url_that_is_not_utf8_is_a_usage_error(tmp_path):
             assert "not UTF-8" in result.stderr
 
 
-def test_the_tools_never_trim_the_history_the_program_keeps(pg_url, tmp_path):
+def test_a_tools_commit_keeps_what_it_replaced_in_slot_0_and_deletes_nothing(pg_url, tmp_path):
     import stateview
 
     with stateview.open(pg_url, default={"n": 0}, backups=5) as state:
-        for n in range(1, 7):
+        for n in range(1, 7):  # versions 2 to 7; the history holds 2 to 6 in slots 2,3,4,0,1
             state["n"] = n
-    kept = history(pg_url)
-    assert len(kept) == 5
+    assert numbers(pg_url) == [5, 4, 3, 2, 1]
     assert cli("set", pg_url, "/n", "100").returncode == 0
+    # Version 7 (n=6) takes slot 0 from version 5 (n=4); the other four stay.
+    assert numbers(pg_url) == [6, 5, 3, 2, 1]
     src = tmp_path / "s.json"
     src.write_text('{"n": 200}')
     assert cli("copy", str(src), pg_url, "--force").returncode == 0
-    after = history(pg_url)
-    assert [json.loads(v) for v in after[:2]] == [{"n": 100}, {"n": 6}]
-    assert after[2:] == kept  # the program's five are all still there
+    assert numbers(pg_url) == [100, 5, 3, 2, 1]
     with stateview.open(pg_url, backups=5) as state:
-        state["n"] = 300  # and the program's next commit trims to its own count
-    assert len(history(pg_url)) == 5
+        state["n"] = 300  # version 9 (n=200) goes to slot 4, pushing out version 4 (n=3)
+    assert numbers(pg_url) == [200, 100, 5, 2, 1]
+
+
+def test_backups_0_writes_no_history_and_leaves_what_is_there(pg_url):
+    import stateview
+
+    with stateview.open(pg_url, default={"n": 0}, backups=3) as state:
+        for n in range(1, 4):
+            state["n"] = n
+    assert numbers(pg_url) == [2, 1, 0]
+    with stateview.open(pg_url, backups=0) as state:
+        state["n"] = 4
+        state["n"] = 5
+    assert numbers(pg_url) == [2, 1, 0]
+    assert cli("get", pg_url, "/n").stdout.strip() == "5"
+
+
+def numbers(url):
+    """The history's versions of ``{"n": N}``, newest first, as the N they held."""
+    return [json.loads(data)["n"] for data in history(url)]
 
 
 def history(url):
