@@ -255,8 +255,10 @@ class StateViewApp(Navigation):
     # -- the watcher thread --------------------------------------------------------------
 
     def _on_file_change(self, _signature: Signature) -> None:
-        status = self._read_status()
         outcome = self._child.read()  # parsed while the UI may still show the previous one
+        # After the read: a commit names itself in the lock file before its rename, so the
+        # record read now names the version just read, or a later one (never an earlier).
+        status = self._read_status()
         if isinstance(outcome, Loaded):
             # One version in flight at a time: wait until the previous one is on screen.
             # Commits made meanwhile are not read one by one; the next read gets the newest.

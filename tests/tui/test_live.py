@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import threading
 import time
 from datetime import datetime
 
 from stateview.tui._diff import Change
+from stateview.tui._load import read_status
 from stateview.tui.demo import make_demo, start_writer, stop_writer
 from stateview.tui.screens.recovery import RecoveryScreen
 from stateview.tui.widgets.banner import Banner
 from stateview.tui.widgets.feed import ChangeFeed
 
 from ._helpers import (
+    COMMIT_SCRIPT,
     DOC,
     commit_in_process,
     cursor_pointer,
@@ -264,3 +269,32 @@ def test_an_exclusive_holder_makes_the_view_read_only_and_says_who(state_file):
             assert state_file.read_bytes() == before
 
         drive(app, scenario)
+
+
+def test_the_feed_names_the_writer_of_a_commit_that_lands_between_two_reads(state_file):
+    """The watcher reads the file and the lock record one after the other; a commit landing
+    between them must not leave the feed naming nobody (or the writer before)."""
+    armed = threading.Event()
+
+    def status_then_commit(paths):
+        status = read_status(paths)
+        if armed.is_set() and threading.current_thread().name.startswith("stateview-tui-watch"):
+            armed.clear()
+            subprocess.run([sys.executable, "-c", COMMIT_SCRIPT, str(state_file),
+                            json.dumps({"/clients/alice/score": 14})], check=True, timeout=60)
+        return status
+
+    app = make_app(state_file, status_reader=status_then_commit)
+
+    async def scenario(pilot):
+        await pilot.pause()
+        feed = app.query_one(ChangeFeed)
+        armed.set()
+        app._watcher.poke()
+        await wait_until(pilot, lambda: not armed.is_set() and feed.entries, "the commit's entry")
+        [entry] = feed.entries
+        assert [(c.pointer, c.new) for c in entry.changes] == [("/clients/alice/score", 14)]
+        assert entry.pid is not None and entry.pid != os.getpid()
+        assert entry.program and "-c" in entry.program
+
+    drive(app, scenario)
