@@ -18,7 +18,6 @@ from . import _statefile
 from ._aio import gate_of, local, streams
 from ._aio_workers import pool
 from ._changes import ChangeEvent
-from ._errors import StateError
 from ._statefile import StateFile
 
 __all__ = ["ChangeStream", "aclose", "aopen", "arefresh"]
@@ -113,10 +112,7 @@ async def aclose(state: StateFile) -> None:
     """See :meth:`StateFile.aclose`."""
     if state._st.closed:
         return
-    task = asyncio.current_task()
-    if task is not None and state._st.txn_owner is task:
-        raise StateError(f"{state.path}: aclose() inside this task's own transaction would "
-                         "wait for the transaction to end; close after the block")
+    state._refuse_inside_own_block("aclose()")
     loop = asyncio.get_running_loop()
     gate = gate_of(state, loop)
     # Holding the gate, this loop's tasks are out of their blocks (those in one end first)

@@ -15,7 +15,7 @@ import stat
 
 from ._fs import FileSystem
 
-__all__ = ["close", "match_state_file", "open_lock_file", "same_file"]
+__all__ = ["close", "lock_file_refusal", "match_state_file", "open_lock_file", "same_file"]
 
 log = logging.getLogger("stateview")
 
@@ -28,13 +28,21 @@ def open_lock_file(fs: FileSystem, path: str, target: str) -> tuple[int, Ident]:
 
     Raises:
         OSError: the state file cannot be looked at, or the lock file cannot be opened or
-            is not a file of its own.
+            is not a file of its own (then saying what it is, and what to do).
     """
     try:
         mode = stat.S_IMODE(fs.stat(target).st_mode)
     except FileNotFoundError:
         mode = 0o644
-    fd = fs.open_lock(path, mode)
+    try:
+        fd = fs.open_lock(path, mode)
+    except OSError as e:
+        # A symlink (never followed) or a directory fails the open itself: say what it is
+        # rather than the kernel's "too many levels of symbolic links".
+        refusal = lock_file_refusal(fs, path)
+        if refusal is not None:
+            raise refusal from e
+        raise
     try:
         st = fs.fstat(fd)
         refuse_foreign(path, st)
@@ -87,19 +95,47 @@ def close(fs: FileSystem, fd: int) -> None:
         fs.close_lock(fd)
 
 
+_KINDS = {stat.S_IFDIR: " but a directory", stat.S_IFIFO: " but a FIFO",
+          stat.S_IFSOCK: " but a socket", stat.S_IFCHR: " but a device",
+          stat.S_IFBLK: " but a device"}
+
+
+def lock_file_refusal(fs: FileSystem, path: str) -> OSError | None:
+    """Why :func:`open_lock_file` refuses what is at ``path``, found without opening it
+    (``stateview check`` asks, and the engine explains a failed open with it).
+
+    Returns:
+        The error the engine raises, or ``None``: nothing there yet (the first lock creates
+        it), a file the engine takes, or a name that cannot be looked at (which every use of
+        the state file beside it then reports).
+    """
+    try:
+        st = fs.lstat(path)
+    except OSError:
+        return None
+    try:
+        refuse_foreign(path, st)
+    except OSError as e:
+        return e
+    return None
+
+
 def refuse_foreign(path: str, st: os.stat_result) -> None:
-    """Refuse a lock file that is not a file of its own.
+    """Refuse a lock file that is not a file of its own (``st`` is its ``fstat``, or the
+    ``lstat`` of its name).
 
     Its record is written over whatever it is, and it is given the state file's owner: a
-    FIFO or a hard link to another file that someone planted at ``NAME.lock`` in a shared
-    directory (where hard links to others' files are allowed, as on macOS) would have that
-    file overwritten, or taken over.
+    symlink, a FIFO or a hard link to another file that someone planted at ``NAME.lock`` in
+    a shared directory (where hard links to others' files are allowed, as on macOS) would
+    have that file overwritten, or taken over.
 
     Raises:
         OSError: naming what is wrong and what to do.
     """
-    if not stat.S_ISREG(st.st_mode):
-        what = "not a regular file"
+    if stat.S_ISLNK(st.st_mode):
+        what = "a symbolic link (never followed to a lock file)"
+    elif not stat.S_ISREG(st.st_mode):
+        what = "not a regular file" + _KINDS.get(stat.S_IFMT(st.st_mode), "")
     elif st.st_nlink != 1:
         what = f"a file with {st.st_nlink} names (hard links)"
     else:

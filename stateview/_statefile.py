@@ -208,11 +208,17 @@ class StateFile(Transactions, AsyncMethods):
         return unsubscribe
 
     def close(self) -> None:
-        """Wait for pending commits, release the lock, and detach the views."""
+        """Wait for pending commits, release the lock, and detach the views.
+
+        Raises:
+            StateError: called inside this thread's own ``transaction()`` block, which
+                cannot end while ``close()`` waits for it; nothing is closed.
+        """
         st = self._st
         with st.cond:
             if st.closed:
                 return
+            self._refuse_inside_own_block("close()")
             _hooks.current.before_wait(
                 self, "Use `await state.aclose()`, which waits for that task's block to end.")
             self._drain()

@@ -44,6 +44,21 @@ class Transactions(GroupCommit):
         if self._st.closed:
             raise Closed(f"{self.path}: this StateFile is closed")
 
+    def _refuse_inside_own_block(self, call: str) -> None:
+        """Raise when the caller is inside its own transaction: ``call`` (a close) waits for
+        every transaction to end, and this one can only end once ``call`` returns."""
+        owner = self._st.txn_owner
+        if owner is None or owner != _hooks.current.owner():
+            return
+        if isinstance(owner, int):  # a thread's ident (else an asyncio task)
+            who, block, then = "thread", "`with state.transaction()`", "close"
+        else:
+            who, block, then = "task", "transaction", "`await state.aclose()`"
+        raise StateError(
+            f"{self.path}: {call} was called inside this {who}'s own transaction and would "
+            f"wait for ever for it to end: end the {block} block first, then {then} "
+            "(nothing was closed; a block that catches this error goes on)")
+
     def _check_attached(self, node: Any) -> None:
         top = node
         while top._parent is not None:

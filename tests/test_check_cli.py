@@ -490,6 +490,54 @@ def test_leftovers_are_found_beside_a_symlinks_target(tmp_path):
     assert all(e["fix"] == "stateview recover link.json --apply" for e in entry["errors"])
 
 
+def _plant_symlink(lock: Path) -> None:
+    (lock.parent / "elsewhere").write_text("{}")
+    lock.symlink_to(lock.parent / "elsewhere")
+
+
+def _plant_hard_link(lock: Path) -> None:
+    (lock.parent / "precious.conf").write_text("keep me\n")
+    os.link(lock.parent / "precious.conf", lock)
+
+
+UNUSABLE_LOCKS = {
+    "symlink": _plant_symlink,
+    "dangling-symlink": lambda lock: lock.symlink_to(lock.parent / "nowhere"),
+    "fifo": lambda lock: os.mkfifo(lock),
+    "hard-link": _plant_hard_link,
+    "directory": lambda lock: lock.mkdir(),
+}
+
+
+@pytest.mark.parametrize("plant", UNUSABLE_LOCKS.values(), ids=UNUSABLE_LOCKS.keys())
+def test_a_lock_file_every_writer_refuses_fails_check_with_the_writers_reason(tmp_path, plant):
+    (tmp_path / "state.json").write_text('{"n": 0}\n')
+    plant(tmp_path / "state.json.lock")
+    setting = subprocess.run([sys.executable, "-m", "stateview", "set", "state.json", "/n", "1"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert setting.returncode == 1 and "Traceback" not in setting.stderr
+    reason = setting.stderr.rsplit("taking the lock: ", 1)[1].strip()  # what the writer says
+    assert "remove it" in reason
+    code, report = json_report("state.json", cwd=tmp_path)
+    assert code == 1
+    (problem,) = report["files"][0]["errors"]
+    assert (problem["kind"], problem["file"]) == ("unusable-lock", "state.json.lock")
+    assert problem["message"].endswith(reason)
+    text = run_check("state.json", cwd=tmp_path)
+    assert text.returncode == 1
+    assert text.stdout.startswith("state.json.lock: unusable-lock: every writer refuses")
+
+
+def test_a_lock_file_the_writers_take_passes_check(tmp_path):
+    # Another user's, or writable by all: the writers take it (and narrow its mode when they
+    # may), so check does not fail it.
+    (tmp_path / "state.json").write_text('{"n": 0}\n')
+    lock = tmp_path / "state.json.lock"
+    lock.write_text("")
+    os.chmod(lock, 0o666)
+    assert run_check("state.json", cwd=tmp_path).returncode == 0
+
+
 # -- packaging and speed hygiene -------------------------------------------------------------
 
 def test_check_never_imports_textual_or_rich(tmp_path):

@@ -4,8 +4,10 @@ What counts as a problem, and why:
 
 - an orphaned temp file (no live writer holds the lock) is an unacknowledged commit, and an
   orphaned ``.NAME.prev-*.tmp`` a replaced version not yet rotated into ``NAME.bak``: errors;
+- a lock file that every writer refuses (a symlink, a FIFO, a directory, a file with other
+  names) keeps them all out until a person removes it: error, named as the engine names it;
 - a lock record naming a holder that is gone means a writer died holding it, perhaps
-  mid-commit: error, cleared by ``recover --apply``;
+  mid-commit: a warning (the kernel freed the lock), cleared by ``recover --apply``;
 - a set-aside corrupt copy is kept *on purpose* (stateview never deletes one) so a person can
   look at it: a warning, shown but not failing, or ``check`` could never pass after a recovery;
 - backups are the configured ``backups=N`` working as intended: notes, shown with ``-v``.
@@ -17,7 +19,9 @@ import os
 import shlex
 
 from .._errors import describe_holder
+from .._fs import get_default
 from .._lock import probe
+from .._lock_file import lock_file_refusal
 from .._paths import StatePaths
 from ._result import INFO, WARNING, Problem
 
@@ -51,7 +55,14 @@ def leftover_problems(shown: str, paths: StatePaths) -> list[Problem]:
     fix = recover_command(shown)
     out: list[Problem] = []
     where = _Namer(shown, paths)
-    if lock.stale:
+    refusal = lock_file_refusal(get_default(), paths.lock)
+    if refusal is not None:
+        # No writer can lock, so none commits (the probe above found no holder): the same
+        # refusal they meet, so that check fails where `stateview set` would.
+        out.append(Problem(
+            "unusable-lock", f"every writer refuses this lock file: {refusal.strerror}",
+            file=where(paths.lock)))
+    elif lock.stale:
         holder = describe_holder(lock.holder).replace("locked", "held", 1)
         out.append(Problem(
             "stale-lock", f"the lock record says it is {holder}, but that process is gone (it "

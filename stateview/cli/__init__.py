@@ -1,8 +1,11 @@
 """The ``stateview`` command: parse arguments, hand them to one command module, exit.
 
-Each command lives in its own module with ``register(subparsers)`` (which sets ``run`` as the
-parser's ``func``). Command modules import nothing heavy at module level: ``stateview check``
-and ``get`` must not pay Textual's import time (about 150 ms).
+Each command lives in a module named after it (``_check_command``, ``_recover_command``,
+``_copy_command``; ``_get_set_delete_commands`` and ``_tui_commands`` for ``view`` and
+``demo``), apart from the engine's packages of the same concepts (``stateview._check``,
+``stateview._recovery``), with ``register(subparsers)`` (which sets ``run`` as the parser's
+``func``). Command modules import nothing heavy at module level: ``stateview check`` and
+``get`` must not pay Textual's import time (about 150 ms).
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._errors import StateError
-from . import _check, _copy, _get_set_delete, _recover, _tui
+from . import (
+    _check_command,
+    _copy_command,
+    _get_set_delete_commands,
+    _recover_command,
+    _tui_commands,
+)
 from ._targets import UsageError
 
 __all__ = ["main"]
@@ -37,11 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"stateview {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _tui.register(sub)
-    _check.register(sub)
-    _recover.register(sub)
-    _get_set_delete.register(sub)
-    _copy.register(sub)
+    _tui_commands.register(sub)
+    _check_command.register(sub)
+    _recover_command.register(sub)
+    _get_set_delete_commands.register(sub)
+    _copy_command.register(sub)
     return parser
 
 

@@ -2,7 +2,7 @@
 
 A base class of :class:`~stateview.tui.app.StateViewApp`, kept apart so that the app module
 holds the layout and the live-reload flow and this one the things a person asks for; the
-editing commands live in :mod:`stateview.tui._editing`.
+editing commands live in :mod:`stateview.tui._edit_actions`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .._errors import PointerError
 from .._jsontext import join_pointer
 from .._pointer import parse_pointer
 from .._schema import Schema
-from ._editing import EditActions
+from ._edit_actions import EditActions
 from ._model import Match, resolve, search
 from ._watch import FileWatcher
 from .screens.help import HelpScreen

@@ -168,6 +168,33 @@ def test_aclose_inside_the_tasks_own_transaction_raises_and_closes_nothing(path)
     assert stateview.open(path).snapshot() == {"n": 0}
 
 
+@pytest.mark.parametrize("blocking", [False, True], ids=["atransaction", "transaction"])
+def test_close_inside_the_tasks_own_block_names_that_block_and_closes_nothing(path, blocking):
+    # Not "another task is in a transaction": the block is the caller's own, and it is the
+    # one to end first.
+    state = stateview.open(path, default={"n": 0})
+
+    async def main() -> None:
+        block = state.transaction() if blocking else None
+        with pytest.raises(stateview.StateError, match="own transaction") as caught:
+            if block is not None:
+                with block as root:
+                    root["n"] = 1
+                    state.close()
+            else:
+                async with state.atransaction() as root:
+                    root["n"] = 1
+                    state.close()
+        assert "another task" not in str(caught.value)
+        assert not state._st.closed and state["n"] == 0
+        async with state.atransaction() as root:
+            root["n"] = 2
+        await state.aclose()
+
+    run(main())
+    assert stateview.open(path).snapshot() == {"n": 2}
+
+
 def test_a_cancelled_aclose_still_closes(path):
     state = stateview.open(path, default={"a": 0, "t": 0})
     in_thread, leave_thread = threading.Event(), threading.Event()

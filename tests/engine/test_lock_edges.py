@@ -239,6 +239,27 @@ def test_fifo_planted_at_the_lock_file_is_refused_not_taken_over(tmp_path: Any) 
     assert json.loads(path.read_text()) == {"a": 0}
 
 
+@pytest.mark.parametrize("dangling", [False, True])
+def test_symlink_at_the_lock_file_is_refused_saying_so_and_its_target_untouched(
+    tmp_path: Any, dangling: bool
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_text('{"a": 0}\n')
+    target = tmp_path / "target"
+    if not dangling:
+        target.write_bytes(b"keep me\n")
+    (tmp_path / "state.json.lock").symlink_to(target)
+    with pytest.raises(stateview.StorageError, match="is a symbolic link") as caught:
+        stateview.open(path, lock_timeout=1)
+    assert "remove it, then try again" in str(caught.value)
+    assert str(tmp_path / "state.json.lock") in str(caught.value)
+    if dangling:
+        assert not target.exists()  # not created through the link
+    else:
+        assert target.read_bytes() == b"keep me\n"
+    assert json.loads(path.read_text()) == {"a": 0}
+
+
 @pytest.mark.timeout(120)
 def test_fifo_at_the_lock_file_does_not_hang_check_recover_or_a_readonly_monitor(
     tmp_path: Any
@@ -246,10 +267,10 @@ def test_fifo_at_the_lock_file_does_not_hang_check_recover_or_a_readonly_monitor
     path = tmp_path / "state.json"
     path.write_text('{"a": 1}\n')
     os.mkfifo(tmp_path / "state.json.lock")
-    for command in ("check", "recover"):
+    for command, code in (("check", 1), ("recover", 0)):  # check: every writer refuses it
         result = subprocess.run([sys.executable, "-m", "stateview", command, str(path)],
                                 capture_output=True, timeout=60)
-        assert result.returncode == 0, result.stderr
+        assert result.returncode == code, result.stdout + result.stderr
         assert b"Traceback" not in result.stderr
     with stateview.open(path, readonly=True) as state:
         state.refresh()

@@ -173,6 +173,64 @@ def test_close_releases_the_lock_and_is_idempotent(path):
     assert "closed" in repr(state)
 
 
+def _in_a_thread(body) -> list[BaseException]:
+    """Run ``body`` in a thread of its own; the errors it raised (a hang fails the test)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            body()
+        except BaseException as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(30)  # only bounds the wait: the call must raise, not wait for itself
+    assert not thread.is_alive(), "close() inside the thread's own block waits for ever"
+    return errors
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_close_inside_the_threads_own_transaction_raises_and_the_block_rolls_back(path, depth):
+    state = stateview.open(path, default={"n": 0})
+
+    def body() -> None:
+        with state.transaction() as root:
+            root["n"] = 1
+            if depth == 2:
+                with state.transaction() as inner:
+                    inner["m"] = 1
+                    state.close()
+            else:
+                state.close()
+
+    errors = _in_a_thread(body)
+    assert len(errors) == 1 and type(errors[0]) is stateview.StateError, errors
+    message = str(errors[0])
+    assert str(path) in message and "end the `with state.transaction()` block" in message
+    assert not state._st.closed and state.snapshot() == {"n": 0}
+    state["n"] = 2  # still usable, from any thread
+    state.close()
+    assert state._st.closed and not probe(state._paths.lock).held
+    assert json.loads(path.read_text()) == {"n": 2}
+
+
+def test_a_block_that_catches_its_refused_close_still_commits(path):
+    state = stateview.open(path, default={"n": 0})
+
+    def body() -> None:
+        with state.transaction() as root:
+            root["n"] = 1
+            with pytest.raises(stateview.StateError, match="own transaction"):
+                state.close()
+            root["n"] += 1
+        state.close()  # after the block: closes
+
+    assert _in_a_thread(body) == []
+    assert state._st.closed
+    assert json.loads(path.read_text()) == {"n": 2}
+
+
 def test_change_callbacks_hear_local_commits_and_can_unsubscribe(target):
     state = stateview.open(target, default={"a": {"b": 1}})
     events: list[stateview.ChangeEvent] = []

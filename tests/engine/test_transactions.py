@@ -22,6 +22,7 @@ from ._helpers import (
     file_bytes,
     fingerprint,
 )
+from .test_async_transactions import LIMIT, HeldFsync
 
 START = {"n": 0, "clients": {"a": {"score": 1}}, "log": ["start"]}
 
@@ -274,14 +275,39 @@ def test_no_write_carries_an_open_block_of_another_thread(path):
 
 
 def test_refresh_inside_a_block_does_not_wait_for_commits_queued_before_it(path):
-    state, first, queued = _queued_behind_a_slow_write(path)
-    with state.transaction() as root:  # "b" cannot be written while the block is open
-        start = time.monotonic()
-        assert state.refresh() is False  # the block holds the lock: nothing new to load
-        assert time.monotonic() - start < 1.0
-        root["c"] = 1
-    first.join()
-    queued.join()
+    fs = HeldFsync()
+    state = StateFile(path, default={}, fs=fs)
+    fs.armed = True
+    first = threading.Thread(target=state.__setitem__, args=("a", 1))
+    first.start()
+    assert fs.entered.wait(LIMIT)  # "a" is being written, held in its fsync
+    queued = threading.Thread(target=state.__setitem__, args=("b", 1))
+    queued.start()
+    for _ in range(int(LIMIT / 0.001)):  # bounded: until "b" waits behind that write
+        if state._st.pending:
+            break
+        time.sleep(0.001)
+    assert state._st.pending, "the second commit was never queued"
+    refreshed, outcome = threading.Event(), []
+
+    def block() -> None:
+        with state.transaction() as root:  # "b" cannot be written while the block is open
+            # The block holds the lock: nothing to load, and nothing to wait for ("a" is
+            # still held in its fsync when refresh() returns).
+            outcome.append((state.refresh(), first.is_alive() and not fs.go.is_set()))
+            refreshed.set()
+            root["c"] = 1
+
+    in_block = threading.Thread(target=block, daemon=True)
+    in_block.start()
+    try:
+        assert refreshed.wait(30), "refresh() inside the block waits"  # only bounds the wait
+        assert outcome == [(False, True)]
+    finally:
+        fs.go.set()
+    for thread in (first, queued, in_block):
+        thread.join(LIMIT)
+        assert not thread.is_alive()
     assert json.loads(path.read_text()) == {"a": 1, "b": 1, "c": 1}
     state.close()
 

@@ -16,7 +16,7 @@ import pytest
 import stateview
 from stateview._schema import load_schema
 from stateview.tui._cas import apply
-from stateview.tui._edit import Saved, commit_ops
+from stateview.tui._edit_commit import Saved, commit_ops
 from stateview.tui._merge import merge_lists, same
 from stateview.tui._patch import ABSENT, Conflict, Conflicted, Op, diff_ops, guards_for
 

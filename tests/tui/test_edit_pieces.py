@@ -10,7 +10,7 @@ import sys
 import pytest
 from textual.widgets import Select, Switch
 
-from stateview.tui._edit import OwnWrites
+from stateview.tui._edit_commit import OwnWrites
 from stateview.tui._patch import Op
 from stateview.tui._valuetext import Refusal, ValueChecker, multi_line, parse_value, to_text
 from stateview.tui.screens.editor import EditorScreen
@@ -148,7 +148,7 @@ def test_a_huge_container_is_not_offered_as_one_text(tmp_path):
 
 def test_the_compare_and_set_modules_do_not_import_textual():
     code = ("import sys\n"
-            "import stateview.tui._cas, stateview.tui._edit, stateview.tui._merge\n"
+            "import stateview.tui._cas, stateview.tui._edit_commit, stateview.tui._merge\n"
             "import stateview.tui._patch, stateview.tui._valuetext, stateview.tui._writable\n"
             "assert 'textual' not in sys.modules, 'textual was imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

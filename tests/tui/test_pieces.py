@@ -188,7 +188,7 @@ def test_the_plain_modules_and_the_cli_do_not_import_textual():
     code = (
         "import sys\n"
         "import stateview.cli, stateview.tui._demo_writer, stateview.tui._load, "
-        "stateview.tui._diff, stateview.tui._watch, stateview.tui._edit\n"
+        "stateview.tui._diff, stateview.tui._watch, stateview.tui._edit_commit\n"
         "stateview.cli.build_parser()\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))\n"
     )

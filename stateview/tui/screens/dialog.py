@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Select, Static
 
 from ..._errors import LockTimeout, SchemaViolation, StateError, show_pointer
-from .._edit import Saved
+from .._edit_commit import Saved
 from .._patch import Conflict, Guard, Op, Path
 
 __all__ = ["Commit", "Outcome", "SaveDialog", "explain"]

@@ -16,7 +16,7 @@ from textual.app import App
 from .._errors import StateError, show_pointer
 from .._jsontext import join_pointer
 from .._schema import Schema
-from ._edit import OwnWrites, Saved, commit_ops
+from ._edit_commit import OwnWrites, Saved, commit_ops
 from ._model import Key, preview
 from ._patch import ABSENT, Conflict, Guard, Op, Path, guards_for, value_at
 from ._schemainfo import subschema

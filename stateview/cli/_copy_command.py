@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import InvalidValue, StateError, StateFileMissing
 from .._jsontext import a_json_type, dumps
 from .._paths import StatePaths
-from ._get_set_delete import read_document
+from ._get_set_delete_commands import read_document
 from ._targets import UsageError, check_url, is_url, shown
 
 if TYPE_CHECKING:
