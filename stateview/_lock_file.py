@@ -1,8 +1,10 @@
 """The lock file itself: opening it, matching it to the state file, and closing it.
 
 Every call goes through the :class:`~stateview._fs.FileSystem` seam. The lock file is never
-unlinked (see :mod:`stateview._lock`); it must be a regular file of its own, and it takes the
-state file's mode and owner, because a lock file anyone may open is a lock anyone may hold.
+unlinked (see :mod:`stateview._lock`); it must be a regular file of its own. A lock file anyone
+may open is a lock anyone may hold (``flock`` needs only a descriptor, even a read-only one), so
+it is open to exactly those who may write the state file (:func:`lock_mode`), it takes the
+state file's owner, and one that belongs to a user who may not write the state file is refused.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import contextlib
 import errno
 import logging
 import os
+import pwd
 import stat
 
 from ._fs import FileSystem
 
-__all__ = ["close", "lock_file_refusal", "match_state_file", "open_lock_file", "same_file"]
+__all__ = ["close", "lock_file_refusal", "lock_mode", "match_state_file", "open_lock_file",
+           "refuse_foreign", "same_file"]
 
 log = logging.getLogger("stateview")
 
@@ -23,29 +27,44 @@ log = logging.getLogger("stateview")
 Ident = tuple[int, int]
 
 
+def lock_mode(state_mode: int) -> int:
+    """The lock file's mode for a state file's: read and write for its owner, and for the
+    group and the others only if they may write the state file.
+
+    A reader of a 0644 state file has no business with its lock, and could otherwise open it
+    read-only and ``flock`` it forever, keeping every writer out.
+    """
+    mode = stat.S_IRUSR | stat.S_IWUSR
+    if state_mode & stat.S_IWGRP:
+        mode |= stat.S_IRGRP | stat.S_IWGRP
+    if state_mode & stat.S_IWOTH:
+        mode |= stat.S_IROTH | stat.S_IWOTH
+    return mode
+
+
 def open_lock_file(fs: FileSystem, path: str, target: str) -> tuple[int, Ident]:
-    """Open (creating with the state file's mode, 0644 before it exists) the lock file.
+    """Open (creating it, 0600 before the state file exists) the lock file.
 
     Raises:
-        OSError: the state file cannot be looked at, or the lock file cannot be opened or
-            is not a file of its own (then saying what it is, and what to do).
+        OSError: the state file cannot be looked at, or the lock file cannot be opened, is
+            not a file of its own, or belongs to a user who may not write the state file.
     """
     try:
-        mode = stat.S_IMODE(fs.stat(target).st_mode)
+        state: os.stat_result | None = fs.stat(target)
     except FileNotFoundError:
-        mode = 0o644
+        state = None
     try:
-        fd = fs.open_lock(path, mode)
+        fd = fs.open_lock(path, lock_mode(stat.S_IMODE(state.st_mode)) if state else 0o600)
     except OSError as e:
         # A symlink (never followed) or a directory fails the open itself: say what it is
         # rather than the kernel's "too many levels of symbolic links".
-        refusal = lock_file_refusal(fs, path)
+        refusal = lock_file_refusal(fs, path, target)
         if refusal is not None:
             raise refusal from e
         raise
     try:
         st = fs.fstat(fd)
-        refuse_foreign(path, st)
+        refuse_foreign(path, st, state)
     except BaseException:
         close(fs, fd)
         raise
@@ -53,11 +72,11 @@ def open_lock_file(fs: FileSystem, path: str, target: str) -> tuple[int, Ident]:
 
 
 def match_state_file(fs: FileSystem, fd: int, path: str, target: str) -> None:
-    """Give the lock file the state file's mode and owner.
+    """Give the lock file the state file's owner and :func:`lock_mode`.
 
-    With a lock file more open than the state file, any local user could open it and hold
-    flock forever, keeping every writer out (chmod 600 on the state file is meant to keep
-    them away from it altogether). Changing them is best effort (a warning).
+    With a lock file more open than that, a local user who may not write the state file
+    could open it and hold flock forever, keeping every writer out. Changing them is best
+    effort (a warning): only the lock file's owner and root may.
 
     Raises:
         OSError: the state file or the lock file cannot be looked at (a missing state file,
@@ -71,9 +90,9 @@ def match_state_file(fs: FileSystem, fd: int, path: str, target: str) -> None:
     try:
         if os.geteuid() == 0 and (mine.st_uid, mine.st_gid) != (want.st_uid, want.st_gid):
             fs.fchown(fd, want.st_uid, want.st_gid)
-        if stat.S_IMODE(mine.st_mode) != stat.S_IMODE(want.st_mode) and \
-                os.geteuid() in (0, mine.st_uid):
-            fs.fchmod(fd, stat.S_IMODE(want.st_mode))
+        mode = lock_mode(stat.S_IMODE(want.st_mode))
+        if stat.S_IMODE(mine.st_mode) != mode and os.geteuid() in (0, mine.st_uid):
+            fs.fchmod(fd, mode)
     except OSError as e:
         log.warning("%s: could not match the state file's mode and owner: %s", path, e)
 
@@ -100,7 +119,7 @@ _KINDS = {stat.S_IFDIR: " but a directory", stat.S_IFIFO: " but a FIFO",
           stat.S_IFBLK: " but a device"}
 
 
-def lock_file_refusal(fs: FileSystem, path: str) -> OSError | None:
+def lock_file_refusal(fs: FileSystem, path: str, target: str) -> OSError | None:
     """Why :func:`open_lock_file` refuses what is at ``path``, found without opening it
     (``stateview check`` asks, and the engine explains a failed open with it).
 
@@ -114,20 +133,26 @@ def lock_file_refusal(fs: FileSystem, path: str) -> OSError | None:
     except OSError:
         return None
     try:
-        refuse_foreign(path, st)
+        state: os.stat_result | None = fs.stat(target)
+    except OSError:
+        state = None
+    try:
+        refuse_foreign(path, st, state)
     except OSError as e:
         return e
     return None
 
 
-def refuse_foreign(path: str, st: os.stat_result) -> None:
-    """Refuse a lock file that is not a file of its own (``st`` is its ``fstat``, or the
-    ``lstat`` of its name).
+def refuse_foreign(path: str, st: os.stat_result, state: os.stat_result | None) -> None:
+    """Refuse a lock file that is not a file of its own, or not one a writer made (``st`` is
+    its ``fstat``, or the ``lstat`` of its name; ``state`` the state file's, if it exists).
 
     Its record is written over whatever it is, and it is given the state file's owner: a
     symlink, a FIFO or a hard link to another file that someone planted at ``NAME.lock`` in
     a shared directory (where hard links to others' files are allowed, as on macOS) would
-    have that file overwritten, or taken over.
+    have that file overwritten, or taken over. A lock file that belongs to a user who may
+    not write the state file (before it exists, anyone but this user and root) was planted:
+    its owner could hold it forever, and only its owner or root can change that.
 
     Raises:
         OSError: naming what is wrong and what to do.
@@ -138,7 +163,39 @@ def refuse_foreign(path: str, st: os.stat_result) -> None:
         what = "not a regular file" + _KINDS.get(stat.S_IFMT(st.st_mode), "")
     elif st.st_nlink != 1:
         what = f"a file with {st.st_nlink} names (hard links)"
+    elif not _may_write(st.st_uid, state):
+        raise PermissionError(
+            errno.EPERM, f"it belongs to {_user(st.st_uid)}, who may not write the state "
+            "file, and could hold the lock forever; nothing but stateview uses it: remove it "
+            "(in a shared sticky directory only its owner or root can), then try again", path)
     else:
         return
     raise OSError(errno.EINVAL, f"it is {what}, so it cannot hold the lock record; "
                   "nothing but stateview uses it: remove it, then try again", path)
+
+
+def _may_write(uid: int, state: os.stat_result | None) -> bool:
+    """Whether user ``uid`` may write a state file with status ``state`` (the owner may
+    chmod it; ``None``: the file does not exist yet, and only this user and root count)."""
+    if uid in (0, os.geteuid()):
+        return True
+    if state is None:
+        return False
+    if uid == state.st_uid or state.st_mode & stat.S_IWOTH:
+        return True
+    return bool(state.st_mode & stat.S_IWGRP) and state.st_gid in _groups(uid)
+
+
+def _groups(uid: int) -> list[int]:
+    try:
+        entry = pwd.getpwuid(uid)
+    except KeyError:  # no name: no supplementary groups to look up
+        return []
+    return os.getgrouplist(entry.pw_name, entry.pw_gid)
+
+
+def _user(uid: int) -> str:
+    try:
+        return f"user {pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"

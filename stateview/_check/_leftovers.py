@@ -55,7 +55,7 @@ def leftover_problems(shown: str, paths: StatePaths) -> list[Problem]:
     fix = recover_command(shown)
     out: list[Problem] = []
     where = _Namer(shown, paths)
-    refusal = lock_file_refusal(get_default(), paths.lock)
+    refusal = lock_file_refusal(get_default(), paths.lock, paths.target)
     if refusal is not None:
         # No writer can lock, so none commits (the probe above found no holder): the same
         # refusal they meet, so that check fails where `stateview set` would.

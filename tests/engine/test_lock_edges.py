@@ -58,16 +58,19 @@ def test_cli_non_utf8_pointer_or_value_is_a_clear_error(tmp_path: Any, argv: lis
     assert path.read_text() == '{"a": 1}\n'
 
 
-def test_lock_file_takes_the_state_file_mode_and_follows_a_chmod(tmp_path: Any) -> None:
+def test_lock_file_is_open_to_the_state_files_writers_and_follows_a_chmod(
+    tmp_path: Any
+) -> None:
     path = tmp_path / "state.json"
     path.write_text("{}\n")
-    os.chmod(path, 0o600)
+    os.chmod(path, 0o644)
     with stateview.open(path) as state:
+        # Readers of the state file have no business with its lock (they could hold it).
         assert stat.S_IMODE(os.stat(f"{path}.lock").st_mode) == 0o600
-        os.chmod(path, 0o640)
+        os.chmod(path, 0o664)
         time.sleep(0.05)  # past the engine's linger, so the next commit takes the lock afresh
         state["a"] = 1
-        assert stat.S_IMODE(os.stat(f"{path}.lock").st_mode) == 0o640
+        assert stat.S_IMODE(os.stat(f"{path}.lock").st_mode) == 0o660
 
 
 @pytest.mark.skipif(not ROOT, reason="giving a file to another user needs root")
@@ -79,23 +82,6 @@ def test_lock_file_gets_the_state_file_owner_as_root(tmp_path: Any) -> None:
         state["a"] = 1
     lock = os.stat(f"{path}.lock")
     assert (lock.st_uid, lock.st_gid) == (4321, 4321)
-
-
-@pytest.mark.skipif(not ROOT, reason="planting a file as another user needs root")
-def test_lock_file_planted_by_another_user_gets_the_state_files_owner_and_mode(
-    tmp_path: Any
-) -> None:
-    path = tmp_path / "state.json"
-    path.write_text("{}\n")
-    os.chmod(path, 0o600)
-    planted = tmp_path / "state.json.lock"
-    planted.write_text("")
-    os.chown(planted, 4321, 4321)
-    os.chmod(planted, 0o666)
-    with stateview.open(path) as state:
-        state["a"] = 1
-    lock = os.stat(planted)
-    assert (lock.st_uid, stat.S_IMODE(lock.st_mode)) == (0, 0o600)
 
 
 def test_timeout_names_the_kernel_holder_when_the_record_is_stale(tmp_path: Any) -> None:

@@ -260,3 +260,113 @@ def test_a_backup_planted_after_the_look_at_its_owner_is_never_restored(tmp_path
         StateFile(path, fs=QuickNeighbour()).close()
     assert QuickNeighbour.planted
     assert path.read_text() == '{"admin": "ro'  # nothing trusted to restore: left as it was
+
+
+@pytest.fixture
+def shared_dir() -> Any:
+    """A sticky directory every user can reach (pytest's own temp dirs are private)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    where = Path(tempfile.mkdtemp(prefix="stateview-shared-", dir="/tmp"))
+    os.chmod(where, 0o1777)
+    yield where
+    shutil.rmtree(where, ignore_errors=True)
+
+
+def _as_user(uid: int, *command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, user=uid, group=uid, extra_groups=[], capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.mark.skipif(not ROOT, reason="acting as another user needs root")
+@pytest.mark.parametrize(("state_mode", "lock_mode", "others_hold"), [
+    (0o644, 0o600, False), (0o664, 0o660, False), (0o666, 0o666, True)])
+def test_only_those_who_may_write_the_state_file_may_open_its_lock(
+        shared_dir: Any, state_mode: int, lock_mode: int, others_hold: bool) -> None:
+    path = shared_dir / "state.json"
+    with stateview.open(path, default={"n": 0}) as state:
+        os.chmod(path, state_mode)
+        state["n"] = 1  # the next lock matches the lock file to the state file
+        state["n"] = 2
+    lock = shared_dir / "state.json.lock"
+    assert _mode(lock) == lock_mode
+    # Another user reads the file, and can hold its lock only if it may write the file.
+    read = _as_user(4321, "cat", str(path))
+    assert read.returncode == 0 and json.loads(read.stdout) == {"n": 2}
+    hold = _as_user(4321, "flock", "--nonblock", "--exclusive", str(lock), "true")
+    if others_hold:
+        assert hold.returncode == 0, hold.stderr
+    else:
+        assert hold.returncode != 0 and "Permission denied" in hold.stderr
+
+
+@pytest.mark.skipif(not ROOT, reason="planting a file as another user needs root")
+@pytest.mark.parametrize("state_exists", [False, True])
+def test_a_lock_file_planted_by_a_user_who_may_not_write_is_refused(
+        shared_dir: Any, state_exists: bool) -> None:
+    path = shared_dir / "state.json"
+    if state_exists:
+        path.write_text('{"n": 1}\n')
+        os.chmod(path, 0o644)
+    lock = shared_dir / "state.json.lock"
+    lock.write_text("")
+    os.chown(lock, 4321, 4321)
+    os.chmod(lock, 0o666)
+    with pytest.raises(stateview.StorageError, match="uid 4321, who may not write") as caught:
+        stateview.open(path, default={"n": 0})
+    assert str(lock) in str(caught.value) and "remove it" in str(caught.value)
+    assert os.stat(lock).st_uid == 4321 and lock.read_text() == ""
+    if state_exists:
+        assert path.read_text() == '{"n": 1}\n'
+    else:
+        assert not path.exists()
+    # The same from the command line: one line naming the file, no traceback.
+    result = subprocess.run([sys.executable, "-m", "stateview", "set", str(path), "/n", "2"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "uid 4321" in result.stderr and "Traceback" not in result.stderr
+    # check fails where the writers do, with the same reason.
+    checked = subprocess.run([sys.executable, "-m", "stateview", "check", str(path)],
+                             capture_output=True, text=True, timeout=60)
+    if state_exists:
+        assert checked.returncode == 1, checked.stdout
+        assert "uid 4321, who may not write" in checked.stdout + checked.stderr
+    # Once the state file lets that user write, its lock file is a writer's, and is used.
+    if state_exists:
+        os.chmod(path, 0o666)
+        with stateview.open(path) as state:
+            state["n"] = 3
+        assert json.loads(path.read_text()) == {"n": 3}
+
+
+@pytest.mark.skipif(not ROOT, reason="planting a file as another user needs root")
+def test_a_lock_file_made_by_a_group_writer_is_used(shared_dir: Any) -> None:
+    import pwd
+
+    try:
+        writer = pwd.getpwnam("daemon")  # a real account, to look its groups up
+    except KeyError:
+        pytest.skip("no 'daemon' account on this system")
+    path = shared_dir / "state.json"
+    path.write_text('{"n": 1}\n')
+    os.chown(path, 0, writer.pw_gid)
+    os.chmod(path, 0o664)  # its group may write it: daemon, by its primary group
+    lock = shared_dir / "state.json.lock"
+    lock.write_text("")
+    os.chown(lock, writer.pw_uid, writer.pw_gid)
+    os.chmod(lock, 0o660)
+    with stateview.open(path) as state:
+        state["n"] = 2
+    assert json.loads(path.read_text()) == {"n": 2}
+    assert os.stat(lock).st_uid == 0  # root gives it the state file's owner
+    # Without the group's write permission, the same file is a stranger's, and refused
+    # (by a process that opens it now: this one keeps the descriptor it opened).
+    os.chown(lock, writer.pw_uid, writer.pw_gid)
+    os.chmod(path, 0o644)
+    result = subprocess.run([sys.executable, "-m", "stateview", "set", str(path), "/n", "3"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "belongs to user daemon (uid 1), who may not write" in result.stderr
+    assert json.loads(path.read_text()) == {"n": 2}
