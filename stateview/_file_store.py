@@ -222,6 +222,28 @@ class FileStore:
             if not held:
                 self.file_lock.release(self._owner)
 
+    def discard_unused_lock(self) -> None:
+        """Under this owner's hold, for a caller that made ``NAME.lock`` and then wrote
+        nothing (a refused or failed ``stateview copy``): remove the spare and the lock file,
+        so that the directory is left as it was found. A lock file recording another process's
+        commit is kept (its token is what other writers' freshness checks compare); this
+        process's own failed commit noted its token before the rename that failed.
+
+        Unlinking under the flock is safe here, unlike at release: a waiter that then gets the
+        flock on the removed inode sees that the name no longer leads to it and opens the new
+        one (``ProcessLock._flock``)."""
+        last = self.file_lock.info.get("last_commit")
+        if not self.file_lock.held_by(self._owner) or (
+                isinstance(last, dict) and last.get("pid") != os.getpid()):
+            return
+        for path in (self.paths.spare, self.paths.lock):
+            try:
+                self._fs.unlink(path)
+            except FileNotFoundError:
+                pass
+            except OSError as e:  # the caller's own error is the one to report
+                log.warning("%s: could not remove it: %s", path, e)
+
     # -- the Store protocol ------------------------------------------------------------------
 
     def lock(self, timeout: float, known: Any = None) -> Snapshot:

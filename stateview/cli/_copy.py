@@ -132,6 +132,7 @@ def _write(destination: str, data: bytes, force: bool, backups: int | None,
            timeout: float) -> str:
     """One compare-and-set commit of ``data`` at ``destination``; the new version in words."""
     store = _store(destination, backups)
+    discard = _lock_file_remover(store)
     try:
         found = store.lock(timeout)
         try:
@@ -139,11 +140,25 @@ def _write(destination: str, data: bytes, force: bool, backups: int | None,
                 raise StateError(f"{store.name}: holds a document already{_by(found)}; nothing "
                                  "was written (--force replaces it, keeping it as a backup)")
             version = store.commit(data, found.version)
+        except BaseException:
+            if discard is not None:
+                discard()
+            raise
         finally:
             store.unlock()
         return f"version {version}" if is_url(destination) else ""
     finally:
         _close(store)
+
+
+def _lock_file_remover(store: Store) -> Callable[[], None] | None:
+    """For a file destination without a lock file: what removes the one taking the lock
+    makes, so that a copy that writes nothing leaves the directory as it found it."""
+    from .._file_store import FileStore
+
+    if not isinstance(store, FileStore) or store.fs.lexists(store.paths.lock):
+        return None
+    return store.discard_unused_lock
 
 
 def _close(store: Store) -> None:
