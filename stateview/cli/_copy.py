@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import InvalidValue, StateError, StateFileMissing
 from .._jsontext import a_json_type, dumps
 from .._paths import StatePaths
+from .._postgres._url import hide_url_passwords
 from ._get_set_delete import read_document
 from ._targets import UsageError, backups_for, check_url, is_url, shown
 
@@ -172,6 +173,6 @@ def _by(found: Snapshot) -> str:
     writer = found.writer
     if writer is None or writer.pid is None:
         return ""
-    return (f" (last written by pid {writer.pid} {writer.program or '?'}"
+    return (f" (last written by pid {writer.pid} {hide_url_passwords(writer.program or '?')}"
             f"{' on ' + writer.host if writer.host else ''}"
             f"{' at ' + writer.time if writer.time else ''})")
