@@ -19,6 +19,7 @@ import secrets
 import threading
 import weakref
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from ._commit import replace_file
@@ -345,12 +346,22 @@ class FileStore:
         return out
 
     def describe(self) -> StoreStatus:
+        """:meth:`Store.describe`: the version in words is what tells two versions of a file
+        apart (when and into which inode it was written), the size is a detail."""
         info = read_info(self.paths.lock)
         last = info.get("last_commit")
         st = self._stat(StorageError)
-        return StoreStatus(self.paths.given, None if st is None else f"{st.st_size} bytes",
-                           _writer(last) if isinstance(last, dict) else None,
-                           {"lock": self.paths.lock, "backups": self.backups})
+        details: dict[str, Any] = {"lock": self.paths.lock, "backups": self.backups}
+        version = None
+        if st is not None:
+            when = datetime.fromtimestamp(st.st_mtime_ns // 1000 / 1e6, timezone.utc)
+            version = f"modified {when.strftime('%Y-%m-%dT%H:%M:%S.%fZ')} (inode {st.st_ino})"
+            details["size"] = st.st_size
+        token = last.get("token") if isinstance(last, dict) else None
+        if isinstance(token, str):
+            details["last_commit"] = token  # stateview's last commit, if nobody wrote since
+        return StoreStatus(self.paths.given, version,
+                           _writer(last) if isinstance(last, dict) else None, details)
 
     def close(self) -> None:
         for stop in self._watchers:
