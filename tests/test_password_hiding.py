@@ -90,3 +90,23 @@ def test_check_names_a_lock_holder_without_the_password_its_command_line_held(tm
     assert "stale" in result.stdout or "stale" in result.stderr
     assert "hunter2" not in result.stdout + result.stderr
     assert "postgresql://me:***@db/app#state" in result.stdout + result.stderr
+
+
+def test_recover_shows_a_lock_records_program_without_the_password(tmp_path):
+    (tmp_path / "state.json").write_text("{}")
+    (tmp_path / "state.json.lock").write_text(json.dumps({
+        "pid": dead_pid(), "host": os.uname().nodename, "held": True,
+        "program": "worker postgresql://me:hunter2@db/app#state", "since": "2026-01-02T03:04:05Z",
+    }))
+    result = subprocess.run([sys.executable, "-m", "stateview", "recover", "state.json",
+                             "-o", "json"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60)
+    assert "Traceback" not in result.stderr
+    assert "hunter2" not in result.stdout + result.stderr
+    programs = [item["holder"]["program"] for item in json.loads(result.stdout)["plan"]["items"]
+                if item.get("holder")]
+    assert programs == ["worker postgresql://me:***@db/app#state"]
+    text = subprocess.run([sys.executable, "-m", "stateview", "recover", "state.json"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert "hunter2" not in text.stdout + text.stderr
+    assert "(worker postgresql://me:***@db/app#state)" in text.stdout
