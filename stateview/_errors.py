@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._postgres._url import hide_url_passwords
+
 __all__ = [
     "Closed",
     "CommitFailed",
@@ -192,7 +194,7 @@ def describe_holder(holder: dict[str, Any]) -> str:
     if not holder.get("pid"):
         return "locked by another writer"
     mode = "exclusively " if holder.get("exclusive") else ""
-    program = holder.get("program") or "?"
+    program = hide_url_passwords(str(holder.get("program") or "?"))
     host = holder.get("host")
     return (
         f"locked {mode}by pid {holder['pid']} ({program})"

@@ -19,6 +19,7 @@ import secrets
 import threading
 import weakref
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from ._commit import replace_file
@@ -222,6 +223,28 @@ class FileStore:
             if not held:
                 self.file_lock.release(self._owner)
 
+    def discard_unused_lock(self) -> None:
+        """Under this owner's hold, for a caller that made ``NAME.lock`` and then wrote
+        nothing (a refused or failed ``stateview copy``): remove the spare and the lock file,
+        so that the directory is left as it was found. A lock file recording another process's
+        commit is kept (its token is what other writers' freshness checks compare); this
+        process's own failed commit noted its token before the rename that failed.
+
+        Unlinking under the flock is safe here, unlike at release: a waiter that then gets the
+        flock on the removed inode sees that the name no longer leads to it and opens the new
+        one (``ProcessLock._flock``)."""
+        last = self.file_lock.info.get("last_commit")
+        if not self.file_lock.held_by(self._owner) or (
+                isinstance(last, dict) and last.get("pid") != os.getpid()):
+            return
+        for path in (self.paths.spare, self.paths.lock):
+            try:
+                self._fs.unlink(path)
+            except FileNotFoundError:
+                pass
+            except OSError as e:  # the caller's own error is the one to report
+                log.warning("%s: could not remove it: %s", path, e)
+
     # -- the Store protocol ------------------------------------------------------------------
 
     def lock(self, timeout: float, known: Any = None) -> Snapshot:
@@ -323,12 +346,22 @@ class FileStore:
         return out
 
     def describe(self) -> StoreStatus:
+        """:meth:`Store.describe`: the version in words is what tells two versions of a file
+        apart (when and into which inode it was written), the size is a detail."""
         info = read_info(self.paths.lock)
         last = info.get("last_commit")
         st = self._stat(StorageError)
-        return StoreStatus(self.paths.given, None if st is None else f"{st.st_size} bytes",
-                           _writer(last) if isinstance(last, dict) else None,
-                           {"lock": self.paths.lock, "backups": self.backups})
+        details: dict[str, Any] = {"lock": self.paths.lock, "backups": self.backups}
+        version = None
+        if st is not None:
+            when = datetime.fromtimestamp(st.st_mtime_ns // 1000 / 1e6, timezone.utc)
+            version = f"modified {when.strftime('%Y-%m-%dT%H:%M:%S.%fZ')} (inode {st.st_ino})"
+            details["size"] = st.st_size
+        token = last.get("token") if isinstance(last, dict) else None
+        if isinstance(token, str):
+            details["last_commit"] = token  # stateview's last commit, if nobody wrote since
+        return StoreStatus(self.paths.given, version,
+                           _writer(last) if isinstance(last, dict) else None, details)
 
     def close(self) -> None:
         for stop in self._watchers:

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from . import _fs
+from ._postgres._url import hide_password
 
 __all__ = ["kernel_holders", "program", "real_holder"]
 
@@ -24,7 +25,9 @@ def _text(arg: str) -> str:
 
 
 def program() -> str:
-    """This process's command line, as the lock record shows it (at most 200 characters)."""
+    """This process's command line, as the lock record and a database row show it (at most
+    200 characters). ``stateview copy postgresql://u:pw@h/db#doc state.json`` is recorded
+    where every reader of the file or table sees it: a password in it is hidden first."""
     if not sys.argv:
         return "python"
     name = os.path.basename(sys.argv[0] or "python")
@@ -32,7 +35,7 @@ def program() -> str:
         orig = getattr(sys, "orig_argv", [])
         if "-m" in orig[:-1]:
             name = "python -m " + orig[orig.index("-m") + 1]
-    return _text(" ".join([name, *sys.argv[1:]]))[:200]
+    return _text(" ".join([name, *(hide_password(a) for a in sys.argv[1:])]))[:200]
 
 
 def kernel_holders(st: os.stat_result, fs: _fs.FileSystem | None = None) -> list[int]:

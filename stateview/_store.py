@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ._errors import CommitFailed, StateError
+from ._postgres._url import hide_url_passwords
 from ._schema import Schema
 
 __all__ = [
@@ -246,7 +247,7 @@ class VersionConflict(StateError):
                  writer: Writer | None = None) -> None:
         by = ""
         if writer is not None and writer.pid is not None:
-            by = f" by pid {writer.pid} ({writer.program or '?'})" + (
+            by = f" by pid {writer.pid} ({hide_url_passwords(writer.program or '?')})" + (
                 f" on {writer.host}" if writer.host else "")
         super().__init__(
             f"{where}: changed by another writer (expected version {expected}, found "

@@ -11,13 +11,13 @@ import errno
 import os
 import select
 import socket
-import sys
 import warnings
 from typing import Any
 
 from .._errors import StorageError
+from .._holder import program  # the row names its writer as the lock record does
 from . import _sql
-from ._url import hide_password, hide_passwords_in
+from ._url import hide_passwords_in
 
 try:
     import psycopg
@@ -39,13 +39,6 @@ def require_psycopg(url: str) -> None:
     if psycopg is None:
         raise StorageError(url, "loading the PostgreSQL driver", OSError(
             errno.ENOENT, "psycopg 3 is not installed: pip install 'stateview[postgres]'"))
-
-
-def program() -> str:
-    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
-    # `stateview set postgresql://u:pw@h/db#doc ...`: the command line is stored in the row
-    # and shown to every reader of the table; a password in it must not be.
-    return " ".join([name, *(hide_password(a) for a in sys.argv[1:])])[:200]
 
 
 def os_error(e: BaseException, conninfo: str = "") -> OSError:

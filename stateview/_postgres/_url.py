@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-__all__ = ["SCHEMES", "StoreURL", "is_store_url", "parse_url"]
+__all__ = ["SCHEMES", "StoreURL", "hide_password", "hide_url_passwords", "is_store_url",
+           "parse_url"]
 
 SCHEMES = ("postgresql://", "postgres://")
 _MAX_NAME = 1000  # documents are rows, named by people: a long name is a mistake
@@ -75,12 +76,33 @@ def hide_password(url: str) -> str:
     return url
 
 
+#: A store URL inside other text (a command line): up to the next space.
+_URL_IN_TEXT = re.compile(r"postgres(?:ql)?://\S*", re.IGNORECASE)
+
+
+def hide_url_passwords(text: str) -> str:
+    """``text`` (a writer's command line, say) with :func:`hide_password` applied to every
+    ``postgresql://`` URL in it."""
+    return _URL_IN_TEXT.sub(lambda m: hide_password(m.group()), text)
+
+
 def hide_passwords_in(text: str, url: str) -> str:
     """``text`` (a driver's message about ``url``) without the passwords ``url`` holds."""
     text = text.replace(url, hide_password(url))
     for start, end in _password_spans(url):
         text = text.replace(url[start:end], "***")
     return text
+
+
+def _userinfo(before_at: str) -> bool:
+    """Whether the first '@' of a URL, after ``before_at``, ends a userinfo.
+
+    libpq's rule is that it does when no '/' comes before it. Kept generous for a password
+    with a '/' the user did not percent-encode, unless a '?' comes first as well: then the
+    '@' belongs to the query (``postgresql:///db?host=/sock&user=me@srv``), and hiding from
+    the authority up to it would hide the host, the database and parameters.
+    """
+    return "/" not in before_at or "?" not in before_at
 
 
 def _password_spans(url: str) -> list[tuple[int, int]]:
@@ -98,14 +120,23 @@ def _password_spans(url: str) -> list[tuple[int, int]]:
     spans = []
     after_userinfo = start
     first_at = url.find("@", start, head)
+    if first_at != -1 and not _userinfo(url[start:first_at]):
+        first_at = -1  # the '@' is a parameter's (``user=me@srv``): there is no userinfo
     if first_at != -1:
-        slash = url.find("/", first_at, head)
-        at = url.rfind("@", start, head if slash == -1 else slash)
+        # The userinfo ends at the last '@' before the path (before the query if there is no
+        # path): a password's own '@' is hidden with it, a parameter's is not.
+        end = url.find("/", first_at, head)
+        if end == -1:
+            end = url.find("?", first_at, head)
+        at = url.rfind("@", start, head if end == -1 else end)
         colon = url.find(":", start, at)
         if colon != -1 and at > colon + 1:
             spans.append((colon + 1, at))
         after_userinfo = at + 1
-    for m in re.finditer(r"(?<=[?&])([^&=]*)=([^&]*)", url[after_userinfo:head]):
-        if unquote(m.group(1)).strip() == "password" and m.group(2):
-            spans.append((after_userinfo + m.start(2), after_userinfo + m.end(2)))
+    # Parameters are looked for from the start: without a path, libpq may read a query as
+    # the userinfo (``postgresql://h?password=pw&user=me@srv``), and either way pw is hidden.
+    for m in re.finditer(r"(?<=[?&])([^&=]*)=([^&]*)", url[start:head]):
+        if unquote(m.group(1)).strip() == "password" and m.group(2) \
+                and (m.start(2) + start >= after_userinfo or not spans):
+            spans.append((start + m.start(2), start + m.end(2)))
     return spans

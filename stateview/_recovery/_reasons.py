@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from .._postgres._url import hide_url_passwords
 from ._findings import Examined
 
 _CORRUPT_KEPT = ("an unreadable copy set aside by an earlier recovery; stateview never deletes "
@@ -53,7 +54,8 @@ def lock_reason(lock: Examined) -> str:
 
 def holder_words(lock: Examined) -> str:
     program = lock.holder.get("program")
-    return f"pid {lock.holder.get('pid')}" + (f" ({program})" if program else "")
+    return f"pid {lock.holder.get('pid')}" + (
+        f" ({hide_url_passwords(str(program))})" if program else "")
 
 
 def schema_words(x: Examined) -> str:

@@ -16,6 +16,7 @@ import sys
 
 from .._check import INFO, Checker, FileReport, Problem
 from .._errors import StateError
+from .._postgres._url import hide_url_passwords
 from ._check_report import report_json, report_text, use_colour
 from ._targets import check_url, is_url, open_store, shown
 
@@ -91,7 +92,8 @@ def check_document(checker: Checker, url: str) -> FileReport:
         return report
     report = checker.check_bytes(snap.data, label)
     writer = snap.writer
-    by = f", last written by pid {writer.pid} ({writer.program})" if writer else ""
+    by = (f", last written by pid {writer.pid} ({hide_url_passwords(writer.program or '?')})"
+          if writer else "")
     report.problems.append(Problem(
         "database", f"version {snap.version}{by}: checked its stored text (strict JSON) and "
         "the schema; crash leftovers and lock records are the file engine's and do not apply "

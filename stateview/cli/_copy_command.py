@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import InvalidValue, StateError, StateFileMissing
 from .._jsontext import a_json_type, dumps
 from .._paths import StatePaths
+from .._postgres._url import hide_url_passwords
 from ._get_set_delete_commands import read_document
 from ._targets import UsageError, check_url, is_url, shown
 
@@ -130,6 +131,7 @@ def _write(destination: str, data: bytes, force: bool, backups: int,
            timeout: float) -> str:
     """One compare-and-set commit of ``data`` at ``destination``; the new version in words."""
     store = _store(destination, backups)
+    discard = _lock_file_remover(store)
     try:
         found = store.lock(timeout)
         try:
@@ -137,11 +139,25 @@ def _write(destination: str, data: bytes, force: bool, backups: int,
                 raise StateError(f"{store.name}: holds a document already{_by(found)}; nothing "
                                  "was written (--force replaces it, keeping it as a backup)")
             version = store.commit(data, found.version)
+        except BaseException:
+            if discard is not None:
+                discard()
+            raise
         finally:
             store.unlock()
         return f"version {version}" if is_url(destination) else ""
     finally:
         _close(store)
+
+
+def _lock_file_remover(store: Store) -> Callable[[], None] | None:
+    """For a file destination without a lock file: what removes the one taking the lock
+    makes, so that a copy that writes nothing leaves the directory as it found it."""
+    from .._file_store import FileStore
+
+    if not isinstance(store, FileStore) or store.fs.lexists(store.paths.lock):
+        return None
+    return store.discard_unused_lock
 
 
 def _close(store: Store) -> None:
@@ -155,6 +171,6 @@ def _by(found: Snapshot) -> str:
     writer = found.writer
     if writer is None or writer.pid is None:
         return ""
-    return (f" (last written by pid {writer.pid} {writer.program or '?'}"
+    return (f" (last written by pid {writer.pid} {hide_url_passwords(writer.program or '?')}"
             f"{' on ' + writer.host if writer.host else ''}"
             f"{' at ' + writer.time if writer.time else ''})")

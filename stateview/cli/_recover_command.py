@@ -62,8 +62,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from .._postgres._url import hide_url_passwords
 from ._targets import is_url
 from ._targets import shown as shown_target
 
@@ -130,6 +131,17 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
+def _programs_shown(value: Any) -> Any:
+    """``value`` with the URL passwords hidden in every lock record's ``program`` (a record
+    an older version wrote holds the writer's whole command line)."""
+    if isinstance(value, dict):
+        return {k: hide_url_passwords(v) if k == "program" and isinstance(v, str)
+                else _programs_shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_programs_shown(v) for v in value]
+    return value
+
+
 def _report(output: str, shown: Plan, outcome: Outcome | None, code: int) -> None:
     from .._recovery import render_outcome, render_plan
 
@@ -143,7 +155,7 @@ def _report(output: str, shown: Plan, outcome: Outcome | None, code: int) -> Non
             "steps": [s.to_dict() for s in outcome.steps] if outcome is not None else [],
             "after": outcome.after.to_dict() if outcome is not None else None,
         }
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(_programs_shown(doc), indent=2, ensure_ascii=False) + "\n")
         return
     if outcome is None:
         sys.stdout.write(render_plan(shown))

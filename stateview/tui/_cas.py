@@ -33,12 +33,20 @@ def _shifted(parent: Any, op: Op) -> bool:
             and guard.length not in (-1, len(parent)))
 
 
-def _check(root: Any, op: Op) -> Clash | None:
-    """Why ``op`` cannot be applied to ``root`` as it is now, or ``None``."""
+def _check(root: Any, op: Op, strict: bool = False) -> Clash | None:
+    """Why ``op`` cannot be applied to ``root`` as it is now, or ``None``.
+
+    ``strict``: only what ``op`` expects will do; its change found made already is a clash
+    too (see :func:`apply`).
+    """
     if not all(_holds(root, guard) for guard in op.guards):
         return Clash(op.pointer, "moved", value_at(root, op.path))
     now = value_at(root, op.path)
     parent = value_at(root, op.path[:-1]) if op.path else ABSENT
+    if strict:
+        clash = _check_strictly(op, now, parent)
+        if clash is not None:
+            return clash
     if op.kind == "add":
         if isinstance(parent, list):
             index = op.path[-1]
@@ -63,6 +71,22 @@ def _check(root: Any, op: Op) -> Clash | None:
     if same(now, op.old) or (op.kind == "replace" and same(now, op.new)):
         return None
     return Clash(op.pointer, "changed", now)
+
+
+def _check_strictly(op: Op, now: Any, parent: Any) -> Clash | None:
+    """The clashes only a strict op has: the place is gone, or holds something else than
+    what the op expects (even the op's own result, written by another writer)."""
+    if op.kind == "add":
+        if parent is ABSENT:
+            return Clash(op.pointer, "deleted", ABSENT)
+        if now is not ABSENT and not isinstance(parent, list):
+            return Clash(op.pointer, "taken", now)
+        return None
+    if now is ABSENT:
+        return Clash(op.pointer, "deleted", ABSENT)
+    if op.kind in ("replace", "remove", "rename") and not same(now, op.old):
+        return Clash(op.pointer, "changed", now)
+    return None
 
 
 def _write(root: Any, op: Op) -> tuple[str, Path, Any, Any, str]:
@@ -120,16 +144,19 @@ def _rename(parent: Any, old: str, new: str) -> None:
         parent[k] = v
 
 
-def apply(root: Any, ops: list[Op] | tuple[Op, ...]) -> tuple[Op, ...]:
+def apply(root: Any, ops: list[Op] | tuple[Op, ...], *, strict: bool = False) -> tuple[Op, ...]:
     """Check every op against ``root``, then apply them all; returns the inverse ops.
 
     The inverse, applied later, is itself a compare-and-set that expects what these ops
-    wrote: undo, and redo as the undo's inverse.
+    wrote: undo, and redo as the undo's inverse. Those are applied ``strict``: an edit may
+    find its change made by another writer already and be content, but an undo that finds
+    the place it would put back gone (or changed) has nothing of this session's to undo,
+    and must say so rather than report a change it did not make.
 
     Raises:
         Conflicted: some expectation failed; nothing was changed.
     """
-    checked = [(op, _check(root, op)) for op in ops]
+    checked = [(op, _check(root, op, strict)) for op in ops]
     clashes = tuple(c for _, c in checked if c is not None)
     if clashes:
         raise Conflicted(_conflict(root, checked, clashes))

@@ -75,11 +75,13 @@ class EditActions(App[None]):
     def noun(self) -> str:
         raise NotImplementedError
 
-    def commit(self, ops: list[Op] | tuple[Op, ...], at: Path) -> Saved | Conflict:
-        """One compare-and-set commit (blocking: call it on a worker thread)."""
+    def commit(self, ops: list[Op] | tuple[Op, ...], at: Path,
+               replay: bool = False) -> Saved | Conflict:
+        """One compare-and-set commit (blocking: call it on a worker thread); ``replay``
+        for an undo or redo, which must find just what this session wrote."""
         noted = self.own_writes.record(ops)
         try:
-            result = commit_ops(self.target, ops, self.schema, at=at)
+            result = commit_ops(self.target, ops, self.schema, at=at, strict=replay)
         except BaseException:
             self.own_writes.forget(noted)
             raise
@@ -188,6 +190,13 @@ class EditActions(App[None]):
             self.notify(_durable(outcome.label, kind))
             self._watcher.poke()
             return
+        gone = next((c for c in result.clashes if c.why == "deleted"), None)
+        if kind != "do" and gone is not None:
+            # Nothing to choose: what the undo would act on is no longer there.
+            self.notify(f"{kind} of {outcome.label}: {show_pointer(gone.pointer)} was deleted "
+                        "by another writer meanwhile; nothing was written",
+                        severity="warning", timeout=10)
+            return
 
         def choose(choice: Choice | None) -> None:
             self._resolve(outcome, result, choice or "theirs", kind)
@@ -234,7 +243,7 @@ class EditActions(App[None]):
     def _commit_in_background(self, label: str, ops: list[Op], path: Path, original: Any,
                               mine: Any, kind: Kind) -> None:
         try:
-            result = self.commit(ops, path)
+            result = self.commit(ops, path, replay=kind != "do")
         except StateError as e:
             self.call_from_thread(self.notify, explain(e), title=f"{label}: refused",
                                   severity="error", timeout=10)

@@ -47,6 +47,7 @@ def commit_ops(
     *,
     at: tuple[Any, ...] = (),
     lock_timeout: float = 2.0,
+    strict: bool = False,
 ) -> Saved | Conflict:
     """Apply ``ops`` in one commit if everything they expect is still there.
 
@@ -60,6 +61,8 @@ def commit_ops(
         schema: refuse new violations of it.
         at: the edited place, whose current value a conflict reports as *theirs*.
         lock_timeout: seconds to wait for another writer.
+        strict: an undo or redo: every op must find exactly what it expects
+            (:func:`~stateview.tui._cas.apply`).
 
     Returns:
         :class:`Saved` once the commit is durable, or the :class:`Conflict` (nothing written).
@@ -75,7 +78,7 @@ def commit_ops(
                 if schema is not None:
                     before = {(i.pointer, i.rule) for i in schema.issues(plain(root))}
                 try:
-                    inverse = apply(root, ops)
+                    inverse = apply(root, ops, strict=strict)
                 except Conflicted as e:
                     # If the edited item moved, "theirs" is that item where it is now.
                     now = e.conflict.moves.get(at, at)

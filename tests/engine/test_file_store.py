@@ -95,3 +95,22 @@ def test_history_lists_the_kept_backups_newest_first(tmp_path):
         state["n"] = 2
     store = FileStore(StatePaths.of(path), backups=2)
     assert [json.loads(s.data or b"")["n"] for s in store.history()] == [1, 0]
+
+
+def test_describe_says_which_version_the_file_is_and_keeps_its_size_with_the_details(tmp_path):
+    path = tmp_path / "s.json"
+    missing = _store(path).describe()
+    assert missing.version is None and "size" not in missing.details
+    store = _store(path, {"n": 1})
+    first = store.describe()
+    st = path.stat()
+    assert first.version is not None and f"(inode {st.st_ino})" in first.version
+    assert "bytes" not in first.version and first.details["size"] == st.st_size
+    # A commit of the same size is another version, and describe says so.
+    assert stateview_cli("set", str(path), "/n", "2").returncode == 0
+    second = store.describe()
+    assert second.version != first.version
+    assert second.details["size"] == path.stat().st_size == st.st_size
+    token = json.loads((tmp_path / "s.json.lock").read_text())["last_commit"]["token"]
+    assert second.details["last_commit"] == token
+    assert second.last_writer is not None and second.last_writer.pid is not None

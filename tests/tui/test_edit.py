@@ -7,7 +7,10 @@ Each test drives the real app with the pilot while another process commits to th
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+import sys
 
 import pytest
 from textual.widgets import Input, TextArea
@@ -418,5 +421,59 @@ def test_ctrl_o_takes_the_text_back_from_editor(live, tmp_path, monkeypatch):
         await pilot.press("ctrl+s")
         await saved(pilot, app, 0)
         assert on_disk(live)["clients"]["bob"] == {"score": 70, "vip": True}
+
+    drive(app, scenario)
+
+
+DELETE_SCRIPT = """
+import sys, stateview
+with stateview.open(sys.argv[1]) as state, state.transaction() as root:
+    node = root
+    *parents, last = sys.argv[2].strip("/").split("/")
+    for key in parents:
+        node = node[key]
+    del node[last]
+"""
+
+
+async def delete_in_process(pilot, app, path, pointer):
+    """Another process deletes ``pointer`` (an object's key); wait until the UI shows it."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", DELETE_SCRIPT, str(path),
+                                                pointer, stderr=subprocess.PIPE)
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    await wait_until(pilot, lambda: app.json_tree.document == on_disk(path), "their delete")
+
+
+def refusals(app):
+    return [str(n.message) for n in app._notifications if "nothing was written" in str(n.message)]
+
+
+@pytest.mark.parametrize(("pointer", "keys", "deleted", "gone"), [
+    # undoing an add would delete a key another writer deleted already
+    ("/clients/bob", ("a", *"team", "tab", *'"red"', "ctrl+s"), "/clients/bob/team",
+     "/clients/bob/team"),
+    # undoing an edit would put back a value whose object another writer deleted
+    ("/clients/bob/score", ("e", "ctrl+u", "8", "enter"), "/clients/bob",
+     "/clients/bob/score"),
+])
+def test_an_undo_whose_target_another_writer_deleted_says_so_and_writes_nothing(
+        live, pointer, keys, deleted, gone):
+    app = make_app(live)
+
+    async def scenario(pilot):
+        app.go_to(pointer)
+        await pilot.press(*keys)
+        await saved(pilot, app, 0)
+        await delete_in_process(pilot, app, live, deleted)
+        before = live.read_bytes()
+        await pilot.press("u")
+        await wait_until(pilot, lambda: refusals(app), "the refusal")
+        [refusal] = refusals(app)
+        assert refusal.startswith("undo of ") and f"{gone} was deleted by another" in refusal
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ConflictScreen)
+        assert app.saves == 1 and live.read_bytes() == before
+        assert app.redo_stack == []  # nothing was undone, so nothing can be redone
 
     drive(app, scenario)

@@ -298,3 +298,22 @@ def test_undo_of_an_array_edit_keeps_what_others_appended_since(state):
     other_writer(state, history=["a", "c", "server"])
     assert isinstance(commit_ops(str(state), saved.inverse, None), Saved)
     assert on_disk(state)["history"] == ["a", "b", "c", "server"]
+
+
+def test_an_undo_is_strict_where_an_edit_takes_its_change_made_already(state):
+    saved = commit_ops(str(state), [Op("add", ("extra",), new=5)], None)
+    assert isinstance(saved, Saved)
+    other_writer(state, extra=6)
+    before = state.read_bytes()
+    changed = commit_ops(str(state), saved.inverse, None, strict=True)
+    assert isinstance(changed, Conflict) and changed.clashes[0].why == "changed"
+    assert state.read_bytes() == before
+    # Another writer restored what the undo would: still not this session's undo to report.
+    other_writer(state, counter=7)
+    seen = commit_ops(str(state), diff_ops(("counter",), 7, 8), None)
+    assert isinstance(seen, Saved)
+    other_writer(state, counter=7)
+    again = commit_ops(str(state), seen.inverse, None, strict=True)
+    assert isinstance(again, Conflict) and again.clashes[0].why == "changed"
+    # An edit is content to find its own change made: it is what the person asked for.
+    assert isinstance(commit_ops(str(state), diff_ops(("counter",), 0, 7), None), Saved)

@@ -17,6 +17,7 @@ from textual.timer import Timer
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from ..._postgres._url import hide_url_passwords
 from .._diff import Change
 from .._model import Key, scalar_text, size_text
 
@@ -137,7 +138,8 @@ class ChangeFeed(OptionList):
         self._serial += 1
         mine = frozenset(i for i, change in enumerate(changes) if change.path in own)
         entry = FeedEntry(when, pid if isinstance(pid, int) else None,
-                          str(program) if program else None, tuple(changes), self._serial,
+                          hide_url_passwords(str(program)) if program else None,
+                          tuple(changes), self._serial,
                           mine)
         self.entries.appendleft(entry)
         if self._rebuild_due is None:

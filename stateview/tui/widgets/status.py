@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from ..._postgres._url import hide_url_passwords
 from .._load import FileStatus
 
 __all__ = ["StatusBar", "human_size"]
@@ -26,7 +27,8 @@ def human_size(size: int | None) -> str:
 
 
 def _program(program: object, limit: int = 32) -> str:
-    text = str(program or "?")
+    # A record an older version wrote may hold a URL's password: it is hidden before the cut.
+    text = hide_url_passwords(str(program or "?"))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
