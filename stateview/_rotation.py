@@ -8,8 +8,11 @@ before the commit writes anything; :func:`backup_moves` turns what it saw into r
 
 from __future__ import annotations
 
+import errno
+import stat
+
 from ._errors import CommitFailed
-from ._fs import FileSystem, present
+from ._fs import FileSystem
 from ._paths import StatePaths
 
 __all__ = ["backup_chain", "backup_moves", "rename_all"]
@@ -29,7 +32,9 @@ def backup_chain(paths: StatePaths, fs: FileSystem, backups: int) -> tuple[int, 
         one (the next name up) exists, so that the shift would free it.
 
     Raises:
-        CommitFailed: a backup's name could not be looked at (anything but "not there").
+        CommitFailed: a backup's name could not be looked at (anything but "not there"), or
+            holds something stateview never writes there (a directory, a symlink, a FIFO):
+            the rotation would move it, and the spare it reaches is thrown away.
     """
     if backups == 0:
         return 0, False
@@ -41,9 +46,18 @@ def backup_chain(paths: StatePaths, fs: FileSystem, backups: int) -> tuple[int, 
 
 def _present(paths: StatePaths, fs: FileSystem, path: str) -> bool:
     try:
-        return present(fs, path)
+        st = fs.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
     except OSError as e:
         raise CommitFailed(paths.target, "looking at the backups", e) from e
+    if not stat.S_ISREG(st.st_mode):
+        what = ("a directory" if stat.S_ISDIR(st.st_mode) else
+                "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file")
+        raise CommitFailed(paths.target, "looking at the backups", OSError(
+            errno.EEXIST, f"{path} is {what}, not a backup stateview wrote; the rotation "
+            "would move it: move it away, then commit again (nothing was changed)", path))
+    return True
 
 
 def backup_moves(

@@ -199,3 +199,31 @@ def test_a_gap_in_the_backups_stops_the_shift(path):
     replace_file(paths, b"[6]\n", FileSystem(), backups=3)
     assert _versions(path) == {"state.json": b"[6]\n", "state.json.bak": b"[5]\n",
                                "state.json.bak.2": b"[4]\n", "state.json.bak.3": b"[2]\n"}
+
+
+@pytest.mark.parametrize("backups", [1, 3])
+@pytest.mark.parametrize("kind", ["directory", "symlink"])
+def test_a_backup_name_holding_what_stateview_never_writes_fails_the_commit_untouched(
+        path, backups, kind):
+    """The rotation would move it (into the spare, which is thrown away): a user's directory
+    at NAME.bak must not vanish into a hidden name."""
+    paths = StatePaths.of(path)
+    path.write_bytes(b"[1]\n")
+    for generation in range(1, backups):
+        (path.parent / os.path.basename(paths.backup(generation))).write_bytes(b"[0]\n")
+    odd = path.parent / os.path.basename(paths.backup(backups))
+    if kind == "directory":
+        odd.mkdir()
+        (odd / "keep.txt").write_text("mine")
+    else:
+        odd.symlink_to(path.parent / "elsewhere")
+    before = sorted(os.listdir(path.parent))
+    said = "a directory" if kind == "directory" else "a symbolic link"
+    with pytest.raises(CommitFailed, match=f"is {said}, not a backup stateview wrote.*move it"):
+        replace_file(paths, b"[2]\n", FileSystem(), backups=backups)
+    assert file_bytes(path) == b"[1]\n"
+    assert sorted(os.listdir(path.parent)) == before
+    if kind == "directory":
+        assert (odd / "keep.txt").read_text() == "mine"
+    else:
+        assert odd.is_symlink()
