@@ -91,10 +91,25 @@ def match_state_file(fs: FileSystem, fd: int, path: str, target: str) -> None:
         if os.geteuid() == 0 and (mine.st_uid, mine.st_gid) != (want.st_uid, want.st_gid):
             fs.fchown(fd, want.st_uid, want.st_gid)
         mode = lock_mode(stat.S_IMODE(want.st_mode))
-        if stat.S_IMODE(mine.st_mode) != mode and os.geteuid() in (0, mine.st_uid):
+        if stat.S_IMODE(mine.st_mode) & ~mode and os.geteuid() not in (0, mine.st_uid):
+            _warn_once(path, f"{path}: it lets users who may not write the state file open "
+                       f"it (mode {stat.S_IMODE(mine.st_mode):o}), and they could hold the "
+                       f"lock forever; only its owner (uid {mine.st_uid}) or root can narrow "
+                       f"it: chmod {mode:o} {path}")
+        elif stat.S_IMODE(mine.st_mode) != mode and os.geteuid() in (0, mine.st_uid):
             fs.fchmod(fd, mode)
     except OSError as e:
         log.warning("%s: could not match the state file's mode and owner: %s", path, e)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(path: str, message: str) -> None:
+    """Log ``message`` once per lock file and process (every lock acquisition looks)."""
+    if path not in _warned:
+        _warned.add(path)
+        log.warning("%s", message)
 
 
 def same_file(fs: FileSystem, path: str, ident: Ident | None) -> bool:

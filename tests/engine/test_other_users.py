@@ -370,3 +370,48 @@ def test_a_lock_file_made_by_a_group_writer_is_used(shared_dir: Any) -> None:
     assert result.returncode == 1
     assert "belongs to user daemon (uid 1), who may not write" in result.stderr
     assert json.loads(path.read_text()) == {"n": 2}
+
+
+_COMMIT_AS = """
+import logging, os, sys
+import stateview
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+os.setgroups([int(sys.argv[3])])
+os.setegid(int(sys.argv[3]))
+os.seteuid(int(sys.argv[2]))
+with stateview.open(sys.argv[1]) as state:
+    for n in range(3):
+        state["n"] = n
+"""
+
+
+@pytest.mark.skipif(not ROOT, reason="acting as another user needs root")
+def test_a_writers_lock_file_open_to_others_is_used_with_one_warning_naming_its_owner(
+        shared_dir: Any) -> None:
+    import pwd
+
+    try:
+        owner = pwd.getpwnam("daemon")  # a real account, in the state file's group
+    except KeyError:
+        pytest.skip("no 'daemon' account on this system")
+    team = shared_dir / "team"  # a group's directory (in a sticky one only owners rename)
+    team.mkdir()
+    os.chown(team, 0, owner.pw_gid)
+    os.chmod(team, 0o2775)
+    path = team / "state.json"
+    path.write_text('{"n": -1}\n')
+    os.chown(path, 0, owner.pw_gid)
+    os.chmod(path, 0o664)
+    lock = team / "state.json.lock"
+    lock.write_text("")
+    os.chown(lock, owner.pw_uid, owner.pw_gid)
+    os.chmod(lock, 0o666)  # anyone could hold it; only daemon or root may narrow it
+    # Another member of the group (not the lock's owner, not root) commits.
+    result = subprocess.run([sys.executable, "-c", _COMMIT_AS, str(path), "4321",
+                             str(owner.pw_gid)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(path.read_text()) == {"n": 2}
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1, result.stderr
+    assert f"only its owner (uid {owner.pw_uid}) or root can narrow it: chmod 660" in warnings[0]
+    assert _mode(lock) == 0o666
