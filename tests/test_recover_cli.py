@@ -299,3 +299,23 @@ def test_a_healthy_file_with_a_dead_holders_lock_record_passes_check_and_recover
     assert "clear-stale-lock-record" in dry.stdout  # still offered, as a warning
     assert cli("recover", str(state), "--apply").returncode == 0
     assert state.read_bytes() == GOOD
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink"])
+def test_a_lock_file_every_writer_refuses_is_a_problem_recover_names(state: Path, cli,
+                                                                     kind: str) -> None:
+    put(state, GOOD)
+    lock = state.parent / (state.name + ".lock")
+    if kind == "fifo":
+        os.mkfifo(lock)
+    else:
+        lock.symlink_to(state.parent / "elsewhere")
+    for args in (["recover", str(state)], ["recover", "--apply", str(state)]):
+        done = cli(*args)
+        assert done.returncode == 1, (args, done.stdout, done.stderr)
+        assert "every writer refuses it" in done.stdout and "remove it" in done.stdout
+        no_traceback(done)
+    done = cli("recover", str(state), "-o", "json")
+    plan = json.loads(done.stdout)["plan"]
+    assert done.returncode == 1 and any("remove it" in p for p in plan["problems"])
+    assert (os.path.islink(lock) if kind == "symlink" else lock.is_fifo())

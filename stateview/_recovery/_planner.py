@@ -81,8 +81,11 @@ def plan(paths: StatePaths, fs: FileSystem, schema: Schema | None, *,
                     "kernel released its lock); the record is rewritten, the lock file stays")
     else:
         item = Item(lock, "keep", lock_reason(lock))
+    problems = made.problems
+    if lock.refused is not None:  # no writer can commit until a person removes it
+        problems = (*problems, f"{lock.name}: {lock.refused}")
     return Plan(made.paths, made.schema, made.state, (*made.items, item), made.holder,
-                made.restore_from, made.problems, made.advice, made.at)
+                made.restore_from, problems, made.advice, made.at)
 
 
 def _good(paths: StatePaths, schema: Schema | None, state: Examined,
