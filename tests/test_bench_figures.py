@@ -1,0 +1,83 @@
+"""The README's figures are those of the last run of the script that measures them.
+
+Each test reads a script's kept results (``benchmarks/results/``) and checks that README.md
+quotes them, with the date and load of that run (see ``figures_helpers``).
+"""
+
+from figures_helpers import README, assert_quoted, load_text, markdown, result, table
+
+
+def test_the_memory_figures_are_those_of_the_last_bench_memory_run():
+    run = result("memory")
+    size = run["file_bytes"]
+    assert 0 < run["json_load_bytes"] < run["open_bytes"] <= run["after_commit_bytes"]
+    assert_quoted(README, [
+        f"a {size / 1e6:.1f} MB file of {run['clients']:,} records",
+        f"{run['date'][:10]}, {load_text(run)}",
+        f"`json.load` takes {run['json_load_bytes'] / size:.1f} times the file's size",
+        f"`stateview.open` {run['open_bytes'] / size:.1f} times",
+        f"and {run['after_commit_bytes'] / size:.1f} times after the first commit",
+    ], "results/memory.json")
+
+
+def test_the_check_figures_are_those_of_the_last_bench_check_run():
+    run = result("check")
+    cases = {case["case"]: case for case in run["cases"]}
+
+    def medians(case: str, digits: int) -> str:
+        tools = cases[case]["tools"]
+        return (f"{tools['stateview check']['wall_s_median']:.{digits}f} s against "
+                f"{tools['check-jsonschema']['wall_s_median']:.{digits}f} s")
+
+    big = [name for name in cases if name.startswith("one ")]
+    size = big[0].split()[1]
+    duplicate = cases[f"one {size} MB file, a duplicate key at the end"]["tools"]
+    # The README's claim about the duplicate key: stateview fails the file, the other passes it.
+    assert duplicate["stateview check"]["exit_codes"] == [1]
+    assert duplicate["check-jsonschema"]["exit_codes"] == [0]
+    assert_quoted(README, [
+        f"--repeat {cases['1 small file']['tools']['stateview check']['runs']}",
+        f"check-jsonschema {run['versions']['check-jsonschema']}",
+        f"{run['date'][:10]}, load average {run['machine']['load_average_at_start'][0]:g}",
+        f"one small file {medians('1 small file', 2)}",
+        f"a thousand small files {medians('1000 small files, valid', 2)} when all are valid",
+        f"{medians('1000 small files, 10 invalid', 2)} when ten are not",
+        f"a valid {size} MB file {medians(f'one {size} MB file, valid', 0)}",
+        f"found ({duplicate['stateview check']['wall_s_median']:.0f} s) where check-jsonschema "
+        f"passes the file ({duplicate['check-jsonschema']['wall_s_median']:.0f} s)",
+    ], "results/check.json")
+
+
+def test_the_commit_tables_and_targets_are_those_of_the_last_bench_commit_run():
+    text = README.read_text("utf-8")
+    md = markdown("commit")
+    assert table(md, "| contender | durable |") in text, \
+        "README.md does not show the commits/s table of results/commit.md"
+    targets = table(md, "| # | ratio |").splitlines()
+    quoted = table(text, "| # | ratio |").splitlines()
+    # The README leaves out the rows given for information only, and nothing else.
+    assert quoted == [row for row in targets if "(information)" not in row]
+
+
+def test_the_commit_prose_quotes_the_last_bench_commit_run():
+    run = result("commit")
+    cell = {(c["size"], c["threads"]): c["results"] for c in run["cells"]}
+    ratio = {(t["what"], t["size"]): t["ratio"] for t in run["targets"]}
+    vs_hand = "stateview / hand-fsync indent=2 (commits/s)"
+    one, eight = cell[("1KB", 1)], cell[("1KB", 8)]
+    threads = eight["stateview"]["commits_per_s"] / one["stateview"]["commits_per_s"]
+    words = {4: "four", 5: "five", 6: "six"}
+    cases = run["read"]["cases"]
+    plain = cases["plain dict"]["ns"]
+    assert_quoted(README, [
+        f"This run (`--budget {run['meta']['settings']['budget_s']:g}`)",
+        f"Python {run['meta']['machine']['python'].rsplit('.', 1)[0]}",
+        run["meta"]["date"][:10],
+        f"at 1 MB it commits {ratio[(vs_hand, '1MB')]:.0f} times as often",
+        f"at 10 MB {ratio[(vs_hand, '10MB')]:.0f} times",
+        f"8 threads commit {words[round(threads)]} times as often as one",
+        f"a 1 KB commit's median {one['stateview']['median_ms']:.2f} ms",
+        f"`safer`'s {one['safer']['median_ms']:.2f} ms",
+        f"costs {cases['state[...] (StateFile)']['ns'] / plain:.1f}x a plain dict lookup",
+        f"through a held view {cases['held view, 2 levels']['ns'] / plain:.1f}x",
+    ], "results/commit.json")
