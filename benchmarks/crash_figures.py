@@ -46,7 +46,8 @@ def markdown(record: dict[str, Any]) -> str:
     """The figures as a table, under a line saying which run, when, and what pytest said."""
     verdict = "passed" if record["pytest_exit"] == 0 else "FAILED: these are not guarantees"
     lines = [f"Crash suites ({record['run']} run), {record['date']}, "
-             f"{record['seconds']:.0f} s, {report.load_text(record)}: pytest {verdict} "
+             f"{record['seconds']:.0f} s, {report.load_text(record)}, "
+             f"{record['filesystem'].get('type')}: pytest {verdict} "
              f"({record['summary']})", "", "| count | what |", "|---:|---|"]
     lines += [f"| {record['figures'].get(name, 0):,} | {label.strip()} |"
               for name, label in LABELS.items()]
@@ -62,6 +63,8 @@ def main() -> int:
                         help="where crash.json and crash.md go (default: benchmarks/results)")
     args = parser.parse_args()
     record = report.begin()
+    # The suites' files go under pytest's temp directory: the file system they crashed is that one.
+    record["filesystem"] = report.filesystem(tempfile.gettempdir())
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "figures.json")
         env = dict(os.environ, STATEVIEW_CRASH_FIGURES=out)

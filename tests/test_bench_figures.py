@@ -81,3 +81,24 @@ def test_the_commit_prose_quotes_the_last_bench_commit_run():
         f"costs {cases['state[...] (StateFile)']['ns'] / plain:.1f}x a plain dict lookup",
         f"through a held view {cases['held view, 2 levels']['ns'] / plain:.1f}x",
     ], "results/commit.json")
+
+
+def test_the_crash_figures_are_those_of_the_last_deep_crash_run_and_it_passed():
+    deep, default = result("crash-deep"), result("crash")
+    # Figures from a failing run are not guarantees: the kept runs passed.
+    assert deep["pytest_exit"] == 0 and deep["run"] == "deep", deep["summary"]
+    assert default["pytest_exit"] == 0 and default["run"] == "default", default["summary"]
+    f = deep["figures"]
+    assert_quoted(README, [
+        f"`python benchmarks/crash_figures.py --deep`, {deep['date'][:10]}, "
+        f"{deep['seconds']:.0f} s, {load_text(deep)}, {deep['filesystem']['type']};",
+        f"the default test run explores {default['figures']['crash_states']:,} of them",
+        f"| {f['crash_states']:,} | crash states explored:",
+        f"| {f['recovery_crash_states']:,} | of them with a recovery itself cut",
+        f"| {f['processes_killed']:,} | processes killed mid-commit:",
+        f"| {f['commits_acknowledged']:,} | commits acknowledged by processes",
+        f"| {f['faults_injected']:,} | I/O faults injected",
+        f"| {f['bad_files']:,} | malformed files opened",
+        f"| **{f['lost_commits']}** | acknowledged commits lost; **{f['torn_commits']}** torn "
+        f"documents; **{f['failed_opens']}** crash states that `stateview.open` refused |",
+    ], "results/crash-deep.json and crash.json")
