@@ -4,6 +4,8 @@ Each test reads a script's kept results (``benchmarks/results/``) and checks tha
 quotes them, with the date and load of that run (see ``figures_helpers``).
 """
 
+import statistics
+
 from figures_helpers import README, assert_quoted, load_text, markdown, result, table
 
 
@@ -102,3 +104,29 @@ def test_the_crash_figures_are_those_of_the_last_deep_crash_run_and_it_passed():
         f"| **{f['lost_commits']}** | acknowledged commits lost; **{f['torn_commits']}** torn "
         f"documents; **{f['failed_opens']}** crash states that `stateview.open` refused |",
     ], "results/crash-deep.json and crash.json")
+
+
+def test_the_live_view_speed_figures_are_those_of_the_last_bench_tui_run():
+    run = result("tui")
+    rounds, doc, small = run["rounds"], run["document"], run["small_document"]
+    runs = run["figures"]
+    assert all(len(times) == rounds for times in runs.values())
+    median = {key: statistics.median(times) for key, times in runs.items()}
+
+    def verdict(key: str, target: int) -> str:
+        return "met" if median[key] < target else "missed"
+
+    over = sum(t >= 300 for t in runs["reload_big"])
+    assert_quoted(README, [
+        f"`python benchmarks/bench_tui.py --rounds {rounds}` (headless, 120x35; medians of "
+        f"{rounds} runs, [`benchmarks/results/tui.md`](benchmarks/results/tui.md), "
+        f"{run['date'][:10]}, {load_text(run)})",
+        f"a {doc['mb']:.1f} MB document of {doc['nodes']:,} nodes paints its first screen in "
+        f"{median['first_paint']:,.0f} ms (target < 1,500 ms: {verdict('first_paint', 1500)})",
+        f"shows {median['reload_small']:,.0f} ms later on a {small['kb']:.1f} KB file "
+        f"(target < 300 ms: {verdict('reload_small', 300)})",
+        f"and {median['reload_big']:,.0f} ms later on the {doc['mb']:.1f} MB one",
+        f"target < 300 ms: {verdict('reload_big', 300)} by the median, {over} of the {rounds} "
+        "runs were over it",
+        f"an object with 100,000 keys expands in {median['expand_wide']:,.0f} ms",
+    ], "results/tui.json")
