@@ -6,7 +6,7 @@ quotes them, with the date and load of that run (see ``figures_helpers``).
 
 import statistics
 
-from figures_helpers import README, assert_quoted, load_text, markdown, result, table
+from figures_helpers import BENCH_README, README, assert_quoted, load_text, markdown, result, table
 
 
 def test_the_memory_figures_are_those_of_the_last_bench_memory_run():
@@ -130,3 +130,22 @@ def test_the_live_view_speed_figures_are_those_of_the_last_bench_tui_run():
         "runs were over it",
         f"an object with 100,000 keys expands in {median['expand_wide']:,.0f} ms",
     ], "results/tui.json")
+
+
+def test_the_file_system_figures_are_those_of_the_last_fs_protocols_run():
+    run = result("fs_protocols")
+    median = {name: f"{v['median_ms']:.2f} ms" for name, v in run["variants"].items()}
+    when = f"{run['date'][:10]}, {run['settings']['size']} bytes, {load_text(run)}"
+    assert "discard" in run["filesystem"]["options"].split(",")  # as the README says
+    assert_quoted(BENCH_README, [
+        f"[`results/fs_protocols.md`](results/fs_protocols.md), {when})",
+        f"the hand-written `replace` {median['replace']} median",
+        f"stateview's `spare` protocol {median['spare']} (",
+        f"after the fsync {median['spare-late']}",
+        f"not durable, {median['no-dir-fsync']}.",
+    ], "results/fs_protocols.json")
+    assert_quoted(README, [
+        f"replacing {run['settings']['size']:,} bytes durably took {median['replace']} (median) "
+        f"the usual way and {median['spare']} through the spare",
+        f"(benchmarks/results/fs_protocols.md), {run['date'][:10]}, {load_text(run)})",
+    ], "results/fs_protocols.json")

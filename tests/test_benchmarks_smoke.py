@@ -120,10 +120,16 @@ def test_profile_commit_runs(tmp_path: Path) -> None:
 
 
 def test_fs_protocols_runs(tmp_path: Path) -> None:
-    res = run("fs_protocols.py", "--rounds", "1", "--block", "2", "--seconds", "5", cwd=tmp_path)
+    res = run("fs_protocols.py", "--rounds", "1", "--block", "2", "--seconds", "5",
+              "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert res.returncode == 0, res.stderr
+    saved = json.loads((tmp_path / "out" / "fs_protocols.json").read_text())
+    assert saved["settings"]["rounds"] == 1 and saved["load_average"]["after"]
     for variant in ("replace", "keep-prev", "reaper", "no-dir-fsync"):
-        assert f"  {variant} " in res.stdout
+        assert f"| `{variant}` |" in res.stdout
+        assert saved["variants"][variant]["commits"] == 2  # one block of --block 2
+        assert saved["variants"][variant]["median_ms"] > 0
+    assert (tmp_path / "out" / "fs_protocols.md").read_text() in res.stdout + "\n"
     assert not list(tmp_path.glob("fs-protocols-*"))
 
 
