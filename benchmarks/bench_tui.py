@@ -1,6 +1,6 @@
 """How fast the live view is on large files.
 
-    .venv/bin/python benchmarks/bench_tui.py [--rounds 3] [--out DIR]
+    .venv/bin/python benchmarks/bench_tui.py [--rounds 3] [--clients 40000] [--out DIR]
 
 Measures, headless (``App.run_test``) at 120x35:
 
@@ -148,10 +148,10 @@ def ms(seconds: Iterable[float]) -> list[float]:
     return [round(s * 1000, 1) for s in seconds]
 
 
-def measure(tmp: str, rounds: int) -> dict[str, Any]:
+def measure(tmp: str, rounds: int, clients: int) -> dict[str, Any]:
     """Write the documents into ``tmp`` and time each view ``rounds`` times (ms)."""
     big = os.path.join(tmp, "big.json")
-    document = big_document()
+    document = big_document(clients)
     with open(big, "w", encoding="utf-8") as f:
         json.dump(document, f, indent=2, ensure_ascii=False)
     wide = os.path.join(tmp, "wide.json")
@@ -176,13 +176,15 @@ def measure(tmp: str, rounds: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=40_000,
+                        help="clients in the big document (40,000: about 10 MB)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                       "results"),
                         help="where tui.json and tui.md go (default: benchmarks/results)")
     args = parser.parse_args()
     record = report.begin()
     with tempfile.TemporaryDirectory() as tmp:
-        record.update(measure(tmp, args.rounds))
+        record.update(measure(tmp, args.rounds, args.clients))
     report.end(record)
     text = markdown(record)
     report.save(args.out, "tui", record, text)
