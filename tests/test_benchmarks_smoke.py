@@ -69,6 +69,7 @@ def test_meta_names_machine_filesystem_and_date(quick_run: tuple[Path, str]) -> 
     assert meta["filesystem"]["bench_dir"].startswith(str(tmp.resolve()))
     assert not list(tmp.glob("stateview-bench-*"))
     assert meta["date"].endswith("Z")
+    assert meta["load_average"]["before"] and meta["load_average"]["after"]
 
 
 def test_targets_and_markdown(quick_run: tuple[Path, str]) -> None:
