@@ -37,16 +37,20 @@ def test_the_check_figures_are_those_of_the_last_bench_check_run():
     # The README's claim about the duplicate key: stateview fails the file, the other passes it.
     assert duplicate["stateview check"]["exit_codes"] == [1]
     assert duplicate["check-jsonschema"]["exit_codes"] == [0]
+    valid = cases[f"one {size} MB file, valid"]["tools"]
+    slower = valid["stateview check"]["wall_s_median"] > valid["check-jsonschema"]["wall_s_median"]
     assert_quoted(README, [
         f"--repeat {cases['1 small file']['tools']['stateview check']['runs']}",
         f"check-jsonschema {run['versions']['check-jsonschema']}",
-        f"{run['date'][:10]}, load average {run['machine']['load_average_at_start'][0]:g}",
+        f"[`benchmarks/results/check.md`](benchmarks/results/check.md), {run['date'][:10]}, "
+        f"{load_text(run)}",
         f"one small file {medians('1 small file', 2)}",
-        f"a thousand small files {medians('1000 small files, valid', 2)} when all are valid",
+        f"thousand small files {medians('1000 small files, valid', 2)} when all are valid",
         f"{medians('1000 small files, 10 invalid', 2)} when ten are not",
         f"a valid {size} MB file {medians(f'one {size} MB file, valid', 0)}",
         f"found ({duplicate['stateview check']['wall_s_median']:.0f} s) where check-jsonschema "
         f"passes the file ({duplicate['check-jsonschema']['wall_s_median']:.0f} s)",
+        f"`stateview check` was the {'slower' if slower else 'faster'} of the two on the big",
     ], "results/check.json")
 
 
@@ -59,6 +63,11 @@ def test_the_commit_tables_and_targets_are_those_of_the_last_bench_commit_run():
     quoted = table(text, "| # | ratio |").splitlines()
     # The README leaves out the rows given for information only, and nothing else.
     assert quoted == [row for row in targets if "(information)" not in row]
+
+
+def test_the_benchmarks_readme_shows_the_whole_of_the_last_bench_commit_run():
+    assert markdown("commit").strip() in BENCH_README.read_text("utf-8"), \
+        "benchmarks/README.md does not show results/commit.md as it is"
 
 
 def test_the_commit_prose_quotes_the_last_bench_commit_run():
