@@ -1,4 +1,4 @@
-"""Where the run happened (machine, filesystem, versions), the targets, and Markdown."""
+"""Where a run happened (machine, file system, versions, load), the targets, the results files."""
 
 from __future__ import annotations
 
