@@ -9,16 +9,16 @@ Each tool runs as a user would run it, as a fresh process; wall time and peak me
 taken per process with ``wait4``. A case where the tools disagree on the verdict is flagged:
 the duplicate-key case is one on purpose (check-jsonschema parses with ``json.loads``, which
 keeps the later value silently; it is also stateview's slowest path, a full tokenizing scan).
-Results go to ``benchmarks/results/check.json`` with the command lines, machine and date.
+Results go to ``check.json`` (every figure, the command lines, the date, the machine and its
+load average before and after) and ``check.md`` (the table printed) in ``--out`` (default:
+benchmarks/results).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -28,6 +28,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import report
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -123,20 +125,6 @@ def _case(name: str, cwd: Path, files: list[str], repeat: int) -> dict[str, Any]
     return {"case": name, "files": len(files), "agree": len(codes) == 1, "tools": runs}
 
 
-def _machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"platform": platform.platform(), "cpu": cpu, "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
-
-
 def _versions() -> dict[str, str]:
     return {name: metadata.version(name)
             for name in ("stateview", "check-jsonschema", "jsonschema")}
@@ -150,11 +138,12 @@ def main() -> None:
     parser.add_argument("--big-mb", type=int, default=100, help="size of the big file")
     parser.add_argument("--small", type=int, default=1000, help="number of small files")
     parser.add_argument("--repeat", type=int, default=3, help="runs per small case")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "check.json")
+    parser.add_argument("--out", default=str(HERE / "results"),
+                        help="where check.json and check.md go (default: benchmarks/results)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-check-"))
-    results: dict[str, Any] = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(
-        timespec="seconds"), "machine": _machine(), "versions": _versions(), "cases": []}
+    results = report.begin()
+    results.update(versions=_versions(), repeat=args.repeat, cases=[])
     try:
         (work / "schema.json").write_text(json.dumps(SCHEMA))
         small = []
@@ -177,23 +166,32 @@ def main() -> None:
             cases.append(_case(f"one {size:.0f} MB file, {kind}", work, ["big.json"], 1))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    _print_table(results)
+    report.end(results)
+    text = markdown(results)
+    report.save(args.out, "check", results, text)
+    print(text)
 
 
-def _print_table(results: dict[str, Any]) -> None:
-    m = results["machine"]
-    print(f"{results['date']}  {m['cpu']} x{m['cpus']}  Python {m['python']}  "
-          f"load {m['load_average_at_start']}")
-    print(f"{'case':<46} {'tool':<18} {'median s':>9} {'min s':>7} {'RSS MB':>7} {'exit':>5}")
+def _seconds(run: dict[str, Any]) -> str:
+    return f"{run['wall_s_median']:.2f} ({run['wall_s_min']:.2f})"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """One row per case: each tool's wall time, peak memory and verdict, under the run's load."""
+    v = results["versions"]
+    lines = [f"`stateview check` against check-jsonschema {v['check-jsonschema']}, "
+             f"{results['date']}, Python {results['machine']['python']}, "
+             f"{report.load_text(results)}; median (min) of {results['repeat']} runs for the "
+             "small files, one run for the big one", "",
+             "| case | `stateview check` s | check-jsonschema s | peak RSS MB | exit codes |",
+             "|---|---:|---:|---:|---|"]
     for case in results["cases"]:
-        for tool, r in case["tools"].items():
-            codes = ",".join(map(str, r["exit_codes"]))
-            print(f"{case['case']:<46} {tool:<18} {r['wall_s_median']:>9.2f} "
-                  f"{r['wall_s_min']:>7.2f} {r['peak_rss_mb']:>7} {codes:>5}")
-        if not case["agree"]:
-            print(f"{'':<46} !! the tools disagree on the verdict (exit code)")
+        ours, theirs = case["tools"]["stateview check"], case["tools"]["check-jsonschema"]
+        codes = f"{ours['exit_codes']} / {theirs['exit_codes']}"
+        lines.append(f"| {case['case']} | {_seconds(ours)} | {_seconds(theirs)} | "
+                     f"{ours['peak_rss_mb']} / {theirs['peak_rss_mb']} | "
+                     f"{codes if case['agree'] else codes + ' **disagree**'} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

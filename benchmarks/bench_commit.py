@@ -107,13 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_of(args)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="stateview-bench-", dir=args.dir) as base:
-        meta: dict[str, Any] = {"date": report.now(), "machine": report.machine(),
-                "filesystem": report.filesystem(base), "versions": report.versions(),
-                "settings": {"budget_s": settings.budget_s, "slice_s": settings.slice_s,
-                             "hopeless_s": settings.hopeless_s, "sizes": sizes,
-                             "threads": thread_counts,
-                             "mode": "quick" if args.quick else "full" if args.full
-                             else "default"}}
+        meta: dict[str, Any] = report.begin()  # the date, the machine, its load average
+        meta["filesystem"] = report.filesystem(base)
+        meta["versions"] = report.versions()
+        meta["settings"] = {"budget_s": settings.budget_s, "slice_s": settings.slice_s,
+                            "hopeless_s": settings.hopeless_s, "sizes": sizes,
+                            "threads": thread_counts,
+                            "mode": "quick" if args.quick else "full" if args.full
+                            else "default"}
         log(f"bench dir {base} ({meta['filesystem'].get('type')} on "
             f"{meta['filesystem'].get('device')})")
         cells: list[dict[str, Any]] = []
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             log("reads (target 4)")
             number, repeat = (2_000, 2) if args.quick else (20_000, 40)
             read = bench_read.measure("100KB", number, repeat, directory=base)
+    report.end(meta)
     meta["wall_s"] = round(time.perf_counter() - started, 1)
     result = {"meta": meta, "contenders": contender_info(classes), "cells": cells,
               "targets": report.targets(cells, read), "read": read}

@@ -1,6 +1,6 @@
 """How fast the live view is on large files.
 
-    .venv/bin/python benchmarks/bench_tui.py [--rounds 3]
+    .venv/bin/python benchmarks/bench_tui.py [--rounds 3] [--clients 40000] [--out DIR]
 
 Measures, headless (``App.run_test``) at 120x35:
 
@@ -12,7 +12,8 @@ Measures, headless (``App.run_test``) at 120x35:
 * expanding an object with 100,000 children (first page built, UI responsive again).
 
 Each figure is the median of ``--rounds`` runs. Machines are noisy: read the numbers as a
-guide, not as pass/fail.
+guide, not as pass/fail. Writes ``tui.json`` (every run's figure, the date, the machine and its
+load average) and ``tui.md`` (the table printed) into ``--out`` (default: benchmarks/results).
 """
 
 from __future__ import annotations
@@ -26,10 +27,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import report
+
 from stateview.tui.app import StateViewApp
+
+# What each figure is, and its target in ms (None: no target, reported for information).
+MEASURES = {
+    "first_paint": ("first paint, {doc}", 1500),
+    "reload_big": ("another process's commit to the screen, {doc}", 300),
+    "reload_small": ("another process's commit to the screen, {small}", 300),
+    "expand_wide": ("expanding an object of 100,000 keys", None),
+}
 
 
 def big_document(clients: int = 40_000) -> dict[str, object]:
@@ -114,33 +125,70 @@ async def expand_wide(path: str) -> float:
         return time.perf_counter() - started
 
 
+def markdown(record: dict[str, Any]) -> str:
+    """The medians, every run and the targets as a table under the run's date and load."""
+    doc, small = record["document"], record["small_document"]
+    names = {"doc": f"{doc['mb']:.1f} MB, {doc['nodes']:,} nodes",
+             "small": f"{small['kb']:.1f} KB"}
+    lines = [f"The live view on large files, {record['date']}, headless at 120x35, Python "
+             f"{record['machine']['python']}, {report.load_text(record)}; medians of "
+             f"{record['rounds']} runs", "",
+             "| what | median ms | runs ms | target | met |", "|---|---:|---|---|---|"]
+    for key, (what, target) in MEASURES.items():
+        runs = record["figures"][key]
+        median = statistics.median(runs)
+        need, met = ("-", "-") if target is None else (
+            f"< {target:,} ms", "yes" if median < target else "**no**")
+        lines.append(f"| {what.format(**names)} | {median:,.0f} | "
+                     f"{', '.join(f'{r:.0f}' for r in runs)} | {need} | {met} |")
+    return "\n".join(lines)
+
+
+def ms(seconds: Iterable[float]) -> list[float]:
+    return [round(s * 1000, 1) for s in seconds]
+
+
+def measure(tmp: str, rounds: int, clients: int) -> dict[str, Any]:
+    """Write the documents into ``tmp`` and time each view ``rounds`` times (ms)."""
+    big = os.path.join(tmp, "big.json")
+    document = big_document(clients)
+    with open(big, "w", encoding="utf-8") as f:
+        json.dump(document, f, indent=2, ensure_ascii=False)
+    wide = os.path.join(tmp, "wide.json")
+    with open(wide, "w", encoding="utf-8") as f:
+        json.dump({"flat": {f"k{i:06d}": i for i in range(100_000)}}, f, indent=2)
+    small = os.path.join(tmp, "small.json")
+    with open(small, "w", encoding="utf-8") as f:
+        json.dump(big_document(clients=20), f, indent=2)
+    return {
+        "document": {"mb": os.path.getsize(big) / 1e6, "nodes": count_nodes(document)},
+        "small_document": {"kb": os.path.getsize(small) / 1e3},
+        "rounds": rounds,
+        "figures": {
+            "first_paint": ms(asyncio.run(first_paint(big)) for _ in range(rounds)),
+            "reload_big": ms(asyncio.run(reload_latency(big, rounds))),
+            "reload_small": ms(asyncio.run(reload_latency(small, rounds))),
+            "expand_wide": ms(asyncio.run(expand_wide(wide)) for _ in range(rounds)),
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=40_000,
+                        help="clients in the big document (40,000: about 10 MB)")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                      "results"),
+                        help="where tui.json and tui.md go (default: benchmarks/results)")
     args = parser.parse_args()
+    record = report.begin()
     with tempfile.TemporaryDirectory() as tmp:
-        big = os.path.join(tmp, "big.json")
-        document = big_document()
-        with open(big, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=2, ensure_ascii=False)
-        wide = os.path.join(tmp, "wide.json")
-        with open(wide, "w", encoding="utf-8") as f:
-            json.dump({"flat": {f"k{i:06d}": i for i in range(100_000)}}, f, indent=2)
-        size_mb = os.path.getsize(big) / 1e6
-        print(f"document: {size_mb:.1f} MB, {count_nodes(document):,} nodes")
-        paints = [asyncio.run(first_paint(big)) for _ in range(args.rounds)]
-        print(f"first paint:          median {statistics.median(paints) * 1000:7.0f} ms "
-              f"(runs: {', '.join(f'{p * 1000:.0f}' for p in paints)})")
-        small = os.path.join(tmp, "small.json")
-        with open(small, "w", encoding="utf-8") as f:
-            json.dump(big_document(clients=20), f, indent=2)
-        for label, path in (("reload, 10 MB:", big), ("reload, 5 KB:", small)):
-            latencies = asyncio.run(reload_latency(path, args.rounds))
-            print(f"{label:<21} median {statistics.median(latencies) * 1000:7.0f} ms "
-                  f"(runs: {', '.join(f'{p * 1000:.0f}' for p in latencies)})")
-        expands = [asyncio.run(expand_wide(wide)) for _ in range(args.rounds)]
-        print(f"expand 100,000 keys:  median {statistics.median(expands) * 1000:7.0f} ms "
-              f"(runs: {', '.join(f'{p * 1000:.0f}' for p in expands)})")
+        record.update(measure(tmp, args.rounds, args.clients))
+    report.end(record)
+    text = markdown(record)
+    report.save(args.out, "tui", record, text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@
     .venv/bin/python benchmarks/crash_figures.py --deep     # STATEVIEW_DEEP=1: longer runs
     .venv/bin/python benchmarks/crash_figures.py --json     # machine-readable
 
+Writes ``results/crash.json`` and ``results/crash.md`` (``crash-deep.*`` with ``--deep``) into
+``--out``: the figures, pytest's verdict, the date, the machine and its load average.
+
 The counts come from tests/crash (see its conftest.py): distinct disk states a simulated power
 cut left (each opened with the real engine, and recovered when `stateview recover` exists),
 I/O faults injected, child processes killed mid-commit, and the commits lost or torn, which
@@ -19,6 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
+
+import report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,12 +42,29 @@ LABELS = {
 }
 
 
+def markdown(record: dict[str, Any]) -> str:
+    """The figures as a table, under a line saying which run, when, and what pytest said."""
+    verdict = "passed" if record["pytest_exit"] == 0 else "FAILED: these are not guarantees"
+    lines = [f"Crash suites ({record['run']} run), {record['date']}, "
+             f"{record['seconds']:.0f} s, {report.load_text(record)}, "
+             f"{record['filesystem'].get('type')}: pytest {verdict} "
+             f"({record['summary']})", "", "| count | what |", "|---:|---|"]
+    lines += [f"| {record['figures'].get(name, 0):,} | {label.strip()} |"
+              for name, label in LABELS.items()]
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deep", action="store_true", help="STATEVIEW_DEEP=1 (longer runs)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("-n", "--workers", default="2", help="pytest-xdist workers (2)")
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"),
+                        help="where crash.json and crash.md go (default: benchmarks/results)")
     args = parser.parse_args()
+    record = report.begin()
+    # The suites' files go under pytest's temp directory: the file system they crashed is that one.
+    record["filesystem"] = report.filesystem(tempfile.gettempdir())
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "figures.json")
         env = dict(os.environ, STATEVIEW_CRASH_FIGURES=out)
@@ -58,10 +81,13 @@ def main() -> int:
         except FileNotFoundError:
             figures = {}
     tail = run.stdout.strip().splitlines()[-1:] or ["(no output)"]
+    record.update(run="deep" if args.deep else "default", workers=args.workers,
+                  pytest_exit=run.returncode, seconds=round(seconds, 1),
+                  summary=tail[0].strip("= "), figures=figures)
+    report.end(record)
+    report.save(args.out, "crash-deep" if args.deep else "crash", record, markdown(record))
     if args.json:
-        print(json.dumps({"figures": figures, "pytest_exit": run.returncode,
-                          "seconds": round(seconds, 1), "deep": args.deep,
-                          "summary": tail[0]}, indent=2))
+        print(json.dumps(record, indent=2))
     else:
         print(f"tests/crash ({'deep' if args.deep else 'default'} run, {seconds:.0f} s): "
               f"{tail[0]}")

@@ -1,6 +1,6 @@
 """What the file system charges for each way of replacing a file durably (no JSON at all).
 
-    python benchmarks/fs_protocols.py [--size BYTES] [--seconds S] [--dir DIR]
+    python benchmarks/fs_protocols.py [--size BYTES] [--seconds S] [--dir DIR] [--out DIR]
 
 Variants, run in interleaved blocks of ``--block`` commits (per-commit interleaving would
 let one variant's deferred journal work land on the next one's fsync):
@@ -20,7 +20,9 @@ let one variant's deferred journal work land on the next one's fsync):
 * ``no-dir-fsync``: ``replace`` without the directory fsync (NOT durable; for scale only).
 
 On ext4 (more so when mounted with ``discard``) freeing blocks waits for the journal; this
-script shows how much of a small commit that is on the disk at hand.
+script shows how much of a small commit that is on the disk at hand. Writes
+``fs_protocols.json`` (every variant's figures, the date, the machine, the file system and the
+load average) and ``fs_protocols.md`` into ``--out`` (default: benchmarks/results).
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
+
+import report
 
 
 class Protocols:
@@ -134,33 +139,61 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--block", type=int, default=30, help="commits per interleaved block")
     p.add_argument("--rounds", type=int, default=12, help="blocks per variant (at most)")
     p.add_argument("--dir", help="where to put the files (default: a temp dir)")
+    p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                 "results"),
+                   help="where fs_protocols.json and .md go (default: benchmarks/results)")
     args = p.parse_args(argv)
+    record = report.begin()
     with tempfile.TemporaryDirectory(prefix="fs-protocols-", dir=args.dir) as d:
-        protos = Protocols(d, args.size)
-        variants = protos.variants()
-        times: dict[str, list[float]] = {k: [] for k in variants}
-        for k in variants:
-            with open(os.path.join(d, f"{k}.json"), "wb") as f:
-                f.write(protos.data)
-        deadline = time.perf_counter() + args.seconds
-        order = list(variants)
-        for r in range(args.rounds):
-            for k in order[r % len(order):] + order[:r % len(order)]:
-                fn, name = variants[k], os.path.join(d, f"{k}.json")
-                for _ in range(args.block):
-                    t0 = time.perf_counter()
-                    fn(name)
-                    times[k].append(time.perf_counter() - t0)
-            if time.perf_counter() > deadline:
-                break
-        protos.close()
-    print(f"{args.size} bytes per commit:")
+        record["filesystem"] = report.filesystem(d)
+        times = run(d, args)
+    report.end(record)
+    record["settings"] = {k: getattr(args, k) for k in ("size", "seconds", "block", "rounds")}
+    record["variants"] = {}
     for k, xs in times.items():
         xs.sort()
-        mean = sum(xs) / len(xs)
-        print(f"  {k:14} n={len(xs):4}  median {xs[len(xs) // 2] * 1e3:6.2f} ms  "
-              f"mean {mean * 1e3:6.2f} ms  = {1 / mean:6.0f} commits/s")
+        record["variants"][k] = {"commits": len(xs), "median_ms": xs[len(xs) // 2] * 1e3,
+                                 "mean_ms": sum(xs) / len(xs) * 1e3}
+    text = markdown(record)
+    report.save(args.out, "fs_protocols", record, text)
+    print(text)
     return 0
+
+
+def run(d: str, args: argparse.Namespace) -> dict[str, list[float]]:
+    """Each variant's commit times (s), in interleaved blocks, within the time bound."""
+    protos = Protocols(d, args.size)
+    variants = protos.variants()
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    for k in variants:
+        with open(os.path.join(d, f"{k}.json"), "wb") as f:
+            f.write(protos.data)
+    deadline = time.perf_counter() + args.seconds
+    order = list(variants)
+    for r in range(args.rounds):
+        for k in order[r % len(order):] + order[:r % len(order)]:
+            fn, name = variants[k], os.path.join(d, f"{k}.json")
+            for _ in range(args.block):
+                t0 = time.perf_counter()
+                fn(name)
+                times[k].append(time.perf_counter() - t0)
+        if time.perf_counter() > deadline:
+            break
+    protos.close()
+    return times
+
+
+def markdown(record: dict[str, Any]) -> str:
+    """One row per variant under a line saying when, where and at what load."""
+    fs = record["filesystem"]
+    lines = [f"Durable file replacement, {record['settings']['size']} bytes per commit, "
+             f"{record['date']}, {fs.get('type')} on {fs.get('device')} mounted "
+             f"{fs.get('options')}, {report.load_text(record)}", "",
+             "| variant | commits | median ms | mean ms | commits/s |",
+             "|---|---:|---:|---:|---:|"]
+    lines += [f"| `{k}` | {v['commits']} | {v['median_ms']:.2f} | {v['mean_ms']:.2f} | "
+              f"{1e3 / v['mean_ms']:,.0f} |" for k, v in record["variants"].items()]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

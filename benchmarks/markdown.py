@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import report
+
 
 def rate(x: float | None) -> str:
     if x is None:
@@ -51,7 +53,8 @@ def render(result: dict[str, Any]) -> str:
         f"engine {meta['versions'].get('git_commit')}"
         f"{' + local changes' if meta['versions'].get('engine_modified') else ''}. "
         f"Budget {s['budget_s']:g} s per contender per cell in {s['slice_s']:g} s slices, "
-        "interleaved round-robin.",
+        "interleaved round-robin"
+        f"{'; ' + report.load_text(meta) if 'load_average' in meta else ''}.",
         "",
         "Durable commits per second (higher is better); `Nt` = N threads, each changing its "
         "own key:",

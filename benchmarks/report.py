@@ -1,8 +1,9 @@
-"""Where the run happened (machine, filesystem, versions), the targets, and Markdown."""
+"""Where a run happened (machine, file system, versions, load), the targets, the results files."""
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import subprocess
@@ -147,3 +148,40 @@ def targets(cells: list[dict[str, Any]], read: dict[str, Any] | None) -> list[di
                            got, plain, "<=", 5.0)
                 rows.append(row)
     return rows
+
+
+def load_average() -> list[float]:
+    """The machine's load average over 1, 5 and 15 minutes, rounded to hundredths."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def begin() -> dict[str, Any]:
+    """The record of a run as it starts: its date, the machine and the load already on it.
+
+    The machine is shared: the load average before and after (see :func:`end`) says how much
+    of it the run really had, and belongs beside every figure quoted from it.
+    """
+    return {"date": now(), "machine": machine(), "load_average": {"before": load_average()}}
+
+
+def end(record: dict[str, Any]) -> dict[str, Any]:
+    """Add the load average at the end of the run to ``record`` and return it."""
+    record["load_average"]["after"] = load_average()
+    return record
+
+
+def load_text(record: dict[str, Any]) -> str:
+    """The load of a run, as its Markdown and the README say it."""
+    load = record["load_average"]
+    return (f"load average {load['before'][0]:g} before, {load['after'][0]:g} after, "
+            f"on {record['machine']['cores']} cores")
+
+
+def save(out: str, name: str, record: dict[str, Any], markdown: str) -> None:
+    """Write ``NAME.json`` (every figure and the run's record) and ``NAME.md`` into ``out``."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, f"{name}.json"), "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(out, f"{name}.md"), "w", encoding="utf-8") as f:
+        f.write(markdown.rstrip("\n") + "\n")

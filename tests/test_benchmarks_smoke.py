@@ -69,6 +69,7 @@ def test_meta_names_machine_filesystem_and_date(quick_run: tuple[Path, str]) -> 
     assert meta["filesystem"]["bench_dir"].startswith(str(tmp.resolve()))
     assert not list(tmp.glob("stateview-bench-*"))
     assert meta["date"].endswith("Z")
+    assert meta["load_average"]["before"] and meta["load_average"]["after"]
 
 
 def test_targets_and_markdown(quick_run: tuple[Path, str]) -> None:
@@ -120,10 +121,16 @@ def test_profile_commit_runs(tmp_path: Path) -> None:
 
 
 def test_fs_protocols_runs(tmp_path: Path) -> None:
-    res = run("fs_protocols.py", "--rounds", "1", "--block", "2", "--seconds", "5", cwd=tmp_path)
+    res = run("fs_protocols.py", "--rounds", "1", "--block", "2", "--seconds", "5",
+              "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert res.returncode == 0, res.stderr
+    saved = json.loads((tmp_path / "out" / "fs_protocols.json").read_text())
+    assert saved["settings"]["rounds"] == 1 and saved["load_average"]["after"]
     for variant in ("replace", "keep-prev", "reaper", "no-dir-fsync"):
-        assert f"  {variant} " in res.stdout
+        assert f"| `{variant}` |" in res.stdout
+        assert saved["variants"][variant]["commits"] == 2  # one block of --block 2
+        assert saved["variants"][variant]["median_ms"] > 0
+    assert (tmp_path / "out" / "fs_protocols.md").read_text() in res.stdout + "\n"
     assert not list(tmp_path.glob("fs-protocols-*"))
 
 
@@ -200,3 +207,25 @@ def test_async_benchmark_measures_every_mode_and_states_its_targets(tmp_path: Pa
     assert [t["need"] for t in result["targets"]] == ["< 5", ">= 0.9"]
     assert all(isinstance(t["pass"], bool) for t in result["targets"])
     assert "| `atransaction` |" in (tmp_path / "out" / "async.md").read_text()
+
+
+def test_bench_tui_keeps_every_run_of_every_figure(tmp_path: Path) -> None:
+    res = run("bench_tui.py", "--rounds", "2", "--clients", "500", "--out",
+              str(tmp_path / "out"), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    saved = json.loads((tmp_path / "out" / "tui.json").read_text())
+    assert set(saved["figures"]) == {"first_paint", "reload_big", "reload_small", "expand_wide"}
+    assert all(len(runs) == 2 and min(runs) > 0 for runs in saved["figures"].values())
+    assert saved["document"]["nodes"] > 2_000 and saved["load_average"]["after"]
+    md = (tmp_path / "out" / "tui.md").read_text()
+    assert md in res.stdout + "\n" and "| first paint, " in md and "< 300 ms" in md
+
+
+def test_bench_memory_measures_the_three_stages(tmp_path: Path) -> None:
+    res = run("bench_memory.py", "--clients", "300", "--out", str(tmp_path / "out"),
+              cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    saved = json.loads((tmp_path / "out" / "memory.json").read_text())
+    assert saved["clients"] == 300 and saved["file_bytes"] > 300 * 100
+    assert 0 < saved["json_load_bytes"] < saved["open_bytes"] <= saved["after_commit_bytes"]
+    assert (tmp_path / "out" / "memory.md").read_text() in res.stdout + "\n"

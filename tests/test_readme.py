@@ -6,9 +6,11 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+from figures_helpers import README as README_PATH
+from figures_helpers import assert_quoted, result
+
+README = README_PATH.read_text()
 
 
 def _block_after(heading: str) -> str:
@@ -62,14 +64,11 @@ def test_ten_line_server_keeps_every_answered_visit_across_kill_9(tmp_path):
 
 
 def test_live_view_figures_are_those_of_the_last_bench_live_run():
-    import json
-
-    results = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "live.json"
-    r = json.loads(results.read_text())
-    text = " ".join(README.split())  # the figures may wrap across lines
+    r = result("live")
     ratio = r["rss_after_mb"] / r["rss_before_mb"]
-    for figure in (f"{r['rows_open']:,} rows", f"load average of {r['load_average'][0]:.0f}",
-                   f"applied {r['versions_applied']} versions of {r['commits']} commits",
-                   f"median {r['lag_median_s']:.1f} s, max {r['lag_max_s']:.1f} s",
-                   f"key press p95 {r['key_p95_s']:.2f} s", f"{ratio:.2f}x of before"):
-        assert figure in text, f"README does not say {figure!r}, as results/live.json does"
+    assert_quoted(README_PATH, [
+        f"{r['rows_open']:,} rows", f"load average of {r['load_average'][0]:.0f}",
+        f"applied {r['versions_applied']} versions of {r['commits']} commits",
+        f"median {r['lag_median_s']:.1f} s, max {r['lag_max_s']:.1f} s",
+        f"key press p95 {r['key_p95_s']:.2f} s", f"{ratio:.2f}x of before",
+    ], "results/live.json")
