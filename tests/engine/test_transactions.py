@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 
@@ -332,7 +333,17 @@ def test_an_interrupted_leader_fails_its_batch_and_close_still_returns(path):
     assert json.loads(path.read_text()) == {"n": 2}
 
 
-def test_a_commit_whose_thread_was_interrupted_while_waiting_is_still_written(path):
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raises KeyboardInterrupt here even when the suite was started in a shell's
+    background, which ignores it (then ``_thread.interrupt_main`` does nothing)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_a_commit_whose_thread_was_interrupted_while_waiting_is_still_written(
+        path, ctrl_c_raises):
     # Ctrl-C lands in the main thread while its commit waits behind another thread's write:
     # the change is in memory, so it is written anyway (by the keeper, or close()).
     import _thread
@@ -428,7 +439,8 @@ def test_a_child_forked_inside_a_block_does_not_commit_it(path):
     state.close()
 
 
-def test_a_commit_an_interrupted_thread_left_is_written_by_the_leader_never_the_keeper(path):
+def test_a_commit_an_interrupted_thread_left_is_written_by_the_leader_never_the_keeper(
+        path, ctrl_c_raises):
     import _thread
 
     state, _, writer = _writing_a_slowly(path)

@@ -96,6 +96,8 @@ def interrupted(url: str) -> None:
     import stateview
     from stateview._postgres import _sql
 
+    # A process started in the background of a shell ignores SIGINT: raise KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     state = stateview.open(url, default={"n": 0})
     state["n"] = 1
     conninfo = state._store.url.conninfo
