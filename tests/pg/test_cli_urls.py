@@ -436,3 +436,30 @@ def numbers(url):
 def history(url):
     with PostgresStore(url, backups=1000) as store:
         return [snap.data for snap in store.history()]
+
+
+def test_a_role_with_select_insert_and_update_only_is_enough(pg_server, pg_url):
+    """The README's grant: stateview never deletes a row (the history reuses its slots)."""
+    import os
+    from urllib.parse import quote
+
+    import stateview
+
+    with stateview.open(pg_url, default={"n": 0}):
+        pass  # the tables exist
+    role = f"sv_writer_{os.getpid()}"
+    pg_server.psql(f"CREATE ROLE {role} LOGIN; GRANT SELECT, INSERT, UPDATE ON "
+                   "stateview_documents, stateview_history TO " + role)
+    try:
+        as_role = pg_url.replace("postgresql://postgres@", f"postgresql://{quote(role)}@", 1)
+        assert as_role != pg_url
+        with stateview.open(as_role, backups=2) as state:
+            for n in range(1, 5):
+                state["n"] = n
+        assert cli("set", as_role, "/n", "9").returncode == 0
+        # The tool's commit put version 5 (n=4) in slot 0, over version 4 (n=3).
+        assert numbers(pg_url)[:2] == [4, 2]
+        assert cli("get", as_role, "/n").stdout.strip() == "9"
+    finally:
+        pg_server.psql(f"REVOKE ALL ON stateview_documents, stateview_history FROM {role}; "
+                       f"DROP ROLE {role}")
