@@ -364,3 +364,36 @@ def test_a_lock_file_made_by_a_group_writer_is_used(shared_dir: Any) -> None:
     assert result.returncode == 1
     assert "belongs to user daemon (uid 1), who may not write" in result.stderr
     assert json.loads(path.read_text()) == {"n": 2}
+
+
+def _as_reader(*args: str) -> subprocess.CompletedProcess[str]:
+    """``/usr/bin/python3 ARGS`` as uid 4321, with this checkout's stateview importable."""
+    source = os.path.dirname(os.path.dirname(os.path.abspath(stateview.__file__)))
+    return subprocess.run(["/usr/bin/env", f"PYTHONPATH={source}", "/usr/bin/python3", *args],
+                          user=4321, group=4321, extra_groups=[], capture_output=True,
+                          text=True, timeout=60, cwd="/tmp")
+
+
+@pytest.mark.skipif(not ROOT, reason="acting as another user needs root")
+def test_a_reader_who_may_not_open_the_lock_is_told_so_not_that_it_is_free(
+        shared_dir: Any) -> None:
+    path = shared_dir / "state.json"
+    with stateview.open(path, default={"n": 0}) as state:
+        os.chmod(path, 0o644)
+        state["n"] = 1
+        state["n"] = 2  # the lock file is now 0600: the reader may not open it
+        assert _mode(shared_dir / "state.json.lock") == 0o600
+        with state.transaction() as root:  # held while the reader looks
+            root["n"] = 3
+            got = _as_reader("-m", "stateview", "get", str(path), "/n")
+            assert (got.returncode, got.stdout.strip()) == (0, "2"), got.stderr
+            status = _as_reader("-c", "import sys; from stateview._paths import StatePaths; "
+                                "from stateview.tui._load import read_status; "
+                                "print(read_status(StatePaths.of(sys.argv[1])).lock_text)",
+                                str(path))
+            assert status.returncode == 0, status.stderr
+            assert status.stdout.strip() == "lock not readable (only its writers may)"
+            recover = _as_reader("-m", "stateview", "recover", str(path))
+            lock_line = [line for line in recover.stdout.splitlines() if "state.json.lock" in line]
+            assert lock_line and "free" not in lock_line[0], recover.stdout
+            assert "who holds the lock is not known" in lock_line[0]
