@@ -16,7 +16,7 @@ import os
 import pwd
 import stat
 
-from ._fs import FileSystem
+from ._fs import FileSystem, in_group
 
 __all__ = ["close", "lock_mode", "match_state_file", "open_lock_file", "refuse_foreign",
            "same_file"]
@@ -27,15 +27,17 @@ log = logging.getLogger("stateview")
 Ident = tuple[int, int]
 
 
-def lock_mode(state_mode: int) -> int:
+def lock_mode(state_mode: int, same_group: bool = True) -> int:
     """The lock file's mode for a state file's: read and write for its owner, and for the
-    group and the others only if they may write the state file.
+    group (``same_group``: the lock file's group is the state file's) and the others only if
+    they may write the state file.
 
     A reader of a 0644 state file has no business with its lock, and could otherwise open it
-    read-only and ``flock`` it forever, keeping every writer out.
+    read-only and ``flock`` it forever, keeping every writer out; so has a group other than
+    the state file's.
     """
     mode = stat.S_IRUSR | stat.S_IWUSR
-    if state_mode & stat.S_IWGRP:
+    if state_mode & stat.S_IWGRP and same_group:
         mode |= stat.S_IRGRP | stat.S_IWGRP
     if state_mode & stat.S_IWOTH:
         mode |= stat.S_IROTH | stat.S_IWOTH
@@ -53,7 +55,9 @@ def open_lock_file(fs: FileSystem, path: str, target: str) -> tuple[int, Ident]:
         state: os.stat_result | None = fs.stat(target)
     except FileNotFoundError:
         state = None
-    fd = fs.open_lock(path, lock_mode(stat.S_IMODE(state.st_mode)) if state else 0o600)
+    # Created with this process's group (or the directory's, if setgid): the group's bits
+    # wait for match_state_file, which gives it the state file's group first.
+    fd = fs.open_lock(path, lock_mode(stat.S_IMODE(state.st_mode), False) if state else 0o600)
     try:
         st = fs.fstat(fd)
         refuse_foreign(path, st, state)
@@ -79,10 +83,15 @@ def match_state_file(fs: FileSystem, fd: int, path: str, target: str) -> None:
     except FileNotFoundError:
         return
     mine = fs.fstat(fd)
+    gid = mine.st_gid
     try:
         if os.geteuid() == 0 and (mine.st_uid, mine.st_gid) != (want.st_uid, want.st_gid):
             fs.fchown(fd, want.st_uid, want.st_gid)
-        mode = lock_mode(stat.S_IMODE(want.st_mode))
+            gid = want.st_gid
+        elif os.geteuid() == mine.st_uid and gid != want.st_gid and in_group(want.st_gid):
+            fs.fchown(fd, -1, want.st_gid)  # an owner may give its file a group it is in
+            gid = want.st_gid
+        mode = lock_mode(stat.S_IMODE(want.st_mode), gid == want.st_gid)
         if stat.S_IMODE(mine.st_mode) != mode and os.geteuid() in (0, mine.st_uid):
             fs.fchmod(fd, mode)
     except OSError as e:

@@ -397,3 +397,45 @@ def test_a_reader_who_may_not_open_the_lock_is_told_so_not_that_it_is_free(
             lock_line = [line for line in recover.stdout.splitlines() if "state.json.lock" in line]
             assert lock_line and "free" not in lock_line[0], recover.stdout
             assert "who holds the lock is not known" in lock_line[0]
+
+
+def _stateview_as(uid: int, gid: int, groups: list[int],
+                  *args: str) -> subprocess.CompletedProcess[str]:
+    source = os.path.dirname(os.path.dirname(os.path.abspath(stateview.__file__)))
+    return subprocess.run(["/usr/bin/env", f"PYTHONPATH={source}", "/usr/bin/python3", "-m",
+                           "stateview", *args], user=uid, group=gid, extra_groups=groups,
+                          capture_output=True, text=True, timeout=60, cwd="/tmp")
+
+
+@pytest.mark.skipif(not ROOT, reason="acting as other users needs root")
+def test_the_lock_file_takes_the_state_files_group_when_its_owner_is_not_root(
+        shared_dir: Any) -> None:
+    # The owner (uid 4321, primary group 4321, also in group 5555) shares the file with
+    # group 5555: chgrp 5555, chmod 664. Its lock file, made with the owner's primary group,
+    # must go to group 5555 too: else 5555's writers cannot open it, and group 4321, who may
+    # only read the state file, could hold the lock for ever.
+    team = shared_dir / "team"  # the group's own directory (in a sticky one, only the
+    team.mkdir()  # owner could rename over the state file)
+    os.chown(team, 4321, 5555)
+    os.chmod(team, 0o775)
+    path = team / "state.json"
+    path.write_text('{"n": 0}\n')
+    os.chown(path, 4321, 4321)
+    owner = (4321, 4321, [5555])
+    made = _stateview_as(*owner, "set", str(path), "/n", "1")
+    assert made.returncode == 0, made.stderr
+    os.chown(path, 4321, 5555)
+    os.chmod(path, 0o664)
+    again = _stateview_as(*owner, "set", str(path), "/n", "2")  # matches the lock file
+    assert again.returncode == 0, again.stderr
+    assert (os.stat(path).st_gid, _mode(path)) == (5555, 0o664)  # the commit kept both
+    lock = team / "state.json.lock"
+    assert os.stat(lock).st_gid == 5555 and _mode(lock) == 0o660
+    colleague = _stateview_as(4322, 5555, [], "set", str(path), "/n", "3")
+    assert colleague.returncode == 0, colleague.stderr
+    assert json.loads(path.read_text()) == {"n": 3}
+    assert (os.stat(path).st_gid, _mode(path)) == (5555, 0o664)
+    reader = subprocess.run(["flock", "--nonblock", "--exclusive", str(lock), "true"],
+                            user=4323, group=4321, extra_groups=[], capture_output=True,
+                            text=True, timeout=60)  # the owner's group, not the file's
+    assert reader.returncode != 0 and "Permission denied" in reader.stderr
