@@ -439,3 +439,70 @@ def test_the_lock_file_takes_the_state_files_group_when_its_owner_is_not_root(
                             user=4323, group=4321, extra_groups=[], capture_output=True,
                             text=True, timeout=60)  # the owner's group, not the file's
     assert reader.returncode != 0 and "Permission denied" in reader.stderr
+
+
+_KEEPER = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)  # while the lock file is still open to all
+print("opened", flush=True)
+sys.stdin.readline()  # the owner narrows the lock file meanwhile
+try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    print("holding", flush=True)
+except OSError as e:
+    print("refused", e, flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.skipif(not ROOT, reason="acting as another user needs root")
+def test_a_descriptor_opened_before_the_lock_file_was_narrowed_cannot_keep_writers_out(
+        shared_dir: Any) -> None:
+    path = shared_dir / "state.json"
+    lock = shared_dir / "state.json.lock"
+    with stateview.open(path, default={"n": 0}) as state:
+        os.chmod(path, 0o666)
+        state["n"] = 1
+        state["n"] = 2
+    assert _mode(lock) == 0o666  # everyone may write the file, so may lock it
+    with subprocess.Popen(["/usr/bin/python3", "-c", _KEEPER, str(lock)], user=4321,
+                          group=4321, extra_groups=[], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True) as keeper:
+        assert keeper.stdout is not None and keeper.stdin is not None
+        assert keeper.stdout.readline() == "opened\n"
+        os.chmod(path, 0o644)  # others may only read now
+        with stateview.open(path) as state:
+            state["n"] = 3  # narrows the lock file
+        assert _mode(lock) == 0o600
+        keeper.stdin.write("go\n")
+        keeper.stdin.flush()
+        # It holds whatever its old descriptor locks, for as long as it likes ...
+        assert keeper.stdout.readline() == "holding\n"
+        with stateview.open(path, lock_timeout=2) as state:
+            state["n"] = 4  # ... and the writers are not kept out
+        assert json.loads(path.read_text()) == {"n": 4}
+        keeper.kill()
+    assert _mode(lock) == 0o600 and os.stat(lock).st_nlink == 1
+
+
+def test_a_narrowed_lock_file_that_cannot_be_replaced_stays_and_still_locks(
+        tmp_path: Any, caplog: Any) -> None:
+    class NoRename(_fs.FileSystem):
+        def replace(self, src: str, dst: str) -> None:
+            if dst.endswith(".lock"):
+                raise OSError(28, "No space left on device", dst)
+            super().replace(src, dst)
+
+    path = tmp_path / "state.json"
+    lock = tmp_path / "state.json.lock"
+    with StateFile(path, default={"n": 0}) as state:
+        os.chmod(path, 0o666)
+        state["n"] = 1
+    before = os.stat(lock).st_ino
+    os.chmod(path, 0o644)
+    with StateFile(path, fs=NoRename()) as state:
+        state["n"] = 2
+    assert "could not replace the lock file" in caplog.text
+    assert (os.stat(lock).st_ino, _mode(lock)) == (before, 0o600)  # narrowed in place
+    assert sorted(os.listdir(tmp_path)) == ["state.json", "state.json.bak", "state.json.lock"]
+    assert json.loads(path.read_text()) == {"n": 2}
