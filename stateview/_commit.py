@@ -40,6 +40,7 @@ __all__ = ["replace_file"]
 def replace_file(
     paths: StatePaths, data: bytes, fs: FileSystem, backups: int = 1, recycle: bool = True,
     before_publish: Callable[[], None] | None = None,
+    after_create: Callable[[], None] | None = None,
 ) -> os.stat_result:
     """Make ``data`` the durable content of ``paths.target``.
 
@@ -54,6 +55,8 @@ def replace_file(
         before_publish: called right before the rename that publishes the new version (the
             lock file notes the commit there, so that whoever sees the new version and then
             reads the lock file finds this commit or a later one named).
+        after_create: called once a commit that created the state file stands (the lock
+            file, made before there was a state file to match, is matched to it).
 
     Returns:
         The new file's status (as ``fstat`` saw it before the rename, which keeps the inode).
@@ -72,6 +75,8 @@ def replace_file(
     _after_durable(paths, fs, previous, moves, done, backups)
     if current is not None:
         _narrow_siblings(paths, fs, backups, stat.S_IMODE(current.st_mode))
+    elif after_create is not None:
+        after_create()
     return written
 
 

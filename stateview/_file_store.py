@@ -191,7 +191,8 @@ class FileStore:
         """
         token = secrets.token_hex(8)
         written = replace_file(self.paths, data, self._fs, self.backups,
-                               before_publish=lambda: self._note_commit(token))
+                               before_publish=lambda: self._note_commit(token),
+                               after_create=self.file_lock.match)
         return (disk_id(written), token)
 
     def _note_commit(self, token: str) -> None:

@@ -160,6 +160,18 @@ class ProcessLock:
             self._size = -1
             log.warning("%s: could not write the lock record: %s", self.path, e)
 
+    def match(self) -> None:
+        """After the commit that created the state file (call holding the lock): open the
+        lock file, made 0600 before there was a state file to match, to its writers now,
+        rather than at the next acquisition (a group the file is shared with could not take
+        the lock until its creator took it again)."""
+        if self._fd is None:
+            return
+        try:
+            match_state_file(self._fs, self._fd, self.path, self.target)
+        except OSError as e:
+            log.warning("%s: could not match the state file's mode and owner: %s", self.path, e)
+
     def _renew(self) -> None:
         """Lock a new lock file in place of the narrowed one (see :func:`renew`); then let
         the old one go: its waiters find it replaced, and open the new one."""

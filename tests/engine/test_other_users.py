@@ -506,3 +506,32 @@ def test_a_narrowed_lock_file_that_cannot_be_replaced_stays_and_still_locks(
     assert (os.stat(lock).st_ino, _mode(lock)) == (before, 0o600)  # narrowed in place
     assert sorted(os.listdir(tmp_path)) == ["state.json", "state.json.bak", "state.json.lock"]
     assert json.loads(path.read_text()) == {"n": 2}
+
+
+@pytest.mark.skipif(not ROOT, reason="acting as other users needs root")
+@pytest.mark.parametrize("how", ["open", "copy"])
+def test_the_group_may_write_a_state_file_its_creator_made_group_writable_at_once(
+        shared_dir: Any, how: str) -> None:
+    team = shared_dir / "team"  # a setgid directory of group 5555, as teams have
+    team.mkdir()
+    os.chown(team, 4321, 5555)
+    os.chmod(team, 0o2775)
+    path = team / "state.json"
+    source = os.path.dirname(os.path.dirname(os.path.abspath(stateview.__file__)))
+    if how == "open":
+        make = ["-c", "import os, sys, stateview; os.umask(0o002); "
+                "stateview.open(sys.argv[1], default={'n': 0}).close()", str(path)]
+    else:
+        (shared_dir / "seed.json").write_text('{"n": 0}\n')
+        make = ["-c", "import os, sys, runpy; os.umask(0o002); sys.argv[0] = 'stateview'; "
+                "runpy.run_module('stateview', run_name='__main__')", "copy",
+                str(shared_dir / "seed.json"), str(path)]
+    made = subprocess.run(["/usr/bin/env", f"PYTHONPATH={source}", "/usr/bin/python3", *make],
+                          user=4321, group=4321, extra_groups=[5555], capture_output=True,
+                          text=True, timeout=60, cwd="/tmp")
+    assert made.returncode == 0, made.stderr
+    assert (os.stat(path).st_gid, _mode(path)) == (5555, 0o664)
+    assert _mode(team / "state.json.lock") == 0o660
+    colleague = _stateview_as(4322, 5555, [], "set", str(path), "/n", "1")
+    assert colleague.returncode == 0, colleague.stderr
+    assert json.loads(path.read_text()) == {"n": 1}
