@@ -134,7 +134,8 @@ def renew(fs: FileSystem, fd: int, path: str) -> tuple[int, Ident] | None:
         new = fs.open_lock(temp, 0o600)
         st = fs.fstat(new)
         if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid != os.geteuid():
-            new, taken = None, new
+            taken: int = new
+            new = None  # another's file: closed, never unlinked
             close(fs, taken)
             raise OSError(errno.EEXIST, "another file took its name", temp)
         fs.flock(new, fcntl.LOCK_EX | fcntl.LOCK_NB)
