@@ -535,3 +535,24 @@ def test_the_group_may_write_a_state_file_its_creator_made_group_writable_at_onc
     colleague = _stateview_as(4322, 5555, [], "set", str(path), "/n", "1")
     assert colleague.returncode == 0, colleague.stderr
     assert json.loads(path.read_text()) == {"n": 1}
+
+
+@pytest.mark.skipif(not ROOT, reason="acting as another user needs root")
+def test_check_by_a_reader_does_not_call_a_temp_file_orphaned_when_it_cannot_tell(
+        shared_dir: Any) -> None:
+    path = shared_dir / "state.json"
+    with stateview.open(path, default={"n": 0}) as state:
+        os.chmod(path, 0o644)
+        state["n"] = 1
+        state["n"] = 2  # the lock file is now 0600
+    temp = shared_dir / ".state.json.0123456789ab.tmp"  # a writer's commit, as it may be
+    temp.write_text('{"n": 3}\n')
+    checked = _as_reader("-m", "stateview", "check", str(path))
+    assert "Traceback" not in checked.stderr
+    assert "orphan" not in checked.stdout and "not known" not in checked.stdout
+    assert "of a commit in flight, or a commit that was interrupted" in checked.stdout
+    assert "open only to the state file's writers" in checked.stdout
+    # A writer can tell: no process holds the lock, so the temp file is an orphan.
+    by_root = subprocess.run([sys.executable, "-m", "stateview", "check", str(path)],
+                             capture_output=True, text=True, timeout=60)
+    assert "orphan" in by_root.stdout
