@@ -30,7 +30,7 @@ import stat
 from collections.abc import Callable
 
 from ._errors import CommitFailed
-from ._fs import FileSystem
+from ._fs import FileSystem, in_group
 from ._paths import StatePaths
 from ._rotation import backup_chain, backup_moves, rename_all
 
@@ -40,6 +40,7 @@ __all__ = ["replace_file"]
 def replace_file(
     paths: StatePaths, data: bytes, fs: FileSystem, backups: int = 1, recycle: bool = True,
     before_publish: Callable[[], None] | None = None,
+    after_create: Callable[[], None] | None = None,
 ) -> os.stat_result:
     """Make ``data`` the durable content of ``paths.target``.
 
@@ -54,6 +55,8 @@ def replace_file(
         before_publish: called right before the rename that publishes the new version (the
             lock file notes the commit there, so that whoever sees the new version and then
             reads the lock file finds this commit or a later one named).
+        after_create: called once a commit that created the state file stands (the lock
+            file, made before there was a state file to match, is matched to it).
 
     Returns:
         The new file's status (as ``fstat`` saw it before the rename, which keeps the inode).
@@ -72,6 +75,8 @@ def replace_file(
     _after_durable(paths, fs, previous, moves, done, backups)
     if current is not None:
         _narrow_siblings(paths, fs, backups, stat.S_IMODE(current.st_mode))
+    elif after_create is not None:
+        after_create()
     return written
 
 
@@ -260,6 +265,8 @@ def _copy_owner(fs: FileSystem, fd: int, mine: os.stat_result, current: os.stat_
         fs.fchmod(fd, mode)
     if os.geteuid() == 0 and (mine.st_uid, mine.st_gid) != (current.st_uid, current.st_gid):
         fs.fchown(fd, current.st_uid, current.st_gid)
+    elif os.geteuid() != 0 and mine.st_gid != current.st_gid and in_group(current.st_gid):
+        fs.fchown(fd, -1, current.st_gid)  # the group the file is shared with stays
 
 
 def _write_temp(
@@ -280,6 +287,10 @@ def _write_temp(
                 if os.geteuid() == 0 and (current.st_uid, current.st_gid) != (0, 0):
                     step = "copying the file's owner"
                     fs.fchown(fd, current.st_uid, current.st_gid)
+                elif os.geteuid() != 0 and current.st_gid != os.getegid() and \
+                        in_group(current.st_gid):
+                    step = "copying the file's group"  # the group it is shared with stays
+                    fs.fchown(fd, -1, current.st_gid)
             step = "writing the temp file"
             fs.write_all(fd, data)
             step = "syncing the temp file"

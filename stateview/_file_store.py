@@ -13,6 +13,7 @@ the lock file (what catches a new version written into a reused inode in the sam
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import secrets
@@ -191,14 +192,24 @@ class FileStore:
         """
         token = secrets.token_hex(8)
         written = replace_file(self.paths, data, self._fs, self.backups,
-                               before_publish=lambda: self._note_commit(token))
+                               before_publish=lambda: self._note_commit(token),
+                               after_create=self.file_lock.match)
         return (disk_id(written), token)
 
     def _note_commit(self, token: str) -> None:
         """Put the commit's token in the lock file, where other writers' freshness checks
         read it, and the UI names the writer of a version it sees. Written before the
         rename that publishes the version: a token for a commit that then fails only costs
-        the others a needless reload; a missing one could cost a lost update."""
+        the others a needless reload; a missing one could cost a lost update.
+
+        Raises:
+            OSError: the program closed the lock's descriptor (inside a block, say), so the
+                lock is lost and another writer may have committed since: the version must
+                not be published (the commit fails, and the next one locks again).
+        """
+        if not self.holds_lock():  # forgets the hold: the next commit locks afresh
+            raise OSError(errno.EBADF, "the lock's descriptor was closed by the program, so "
+                          "the lock was lost; nothing was written", self.paths.lock)
         try:
             self.file_lock.record_commit(token)
         except OSError as e:

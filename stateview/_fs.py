@@ -278,6 +278,11 @@ def present(fs: FileSystem, path: str) -> bool:
     return True
 
 
+def in_group(gid: int) -> bool:
+    """Whether this process may give a file of its own the group ``gid`` (it is a member)."""
+    return gid == os.getegid() or gid in os.getgroups()
+
+
 def open_for_reading(path: str) -> int:
     """Open a state file (or a copy of it) to read it whole: a regular file, or an OSError.
 

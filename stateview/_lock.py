@@ -5,8 +5,11 @@ while a newcomer creates and locks a new one: two writers at once. Instead the f
 its content, one JSON object, tells humans and tools who holds it or held it last, and which
 commit was the last one (the UI's status bar and the engine's freshness check read it).
 
-The lock file gets the state file's mode and owner (a lock file anyone may open is a lock
-anyone may hold for ever), and every system call on it goes through the FileSystem seam.
+The lock file gets the state file's owner and a mode open only to its writers (a lock file
+anyone may open is a lock anyone may hold for ever); when that narrows it, the holder renames a
+new, locked lock file over it (:func:`~stateview._lock_file.renew`), since a descriptor opened
+before keeps locking the old inode; waiters on that one find it replaced, as above. Every
+system call on it goes through the FileSystem seam.
 Taking the lock is all or nothing: any failure once ``flock`` succeeded lets it go again.
 
 Within a process one :class:`ProcessLock` exists per lock file, shared by every StateFile on
@@ -29,7 +32,7 @@ from typing import Any
 from . import _fs
 from ._errors import LockTimeout, StateError
 from ._holder import program
-from ._lock_file import close, match_state_file, open_lock_file, same_file
+from ._lock_file import close, match_state_file, open_lock_file, renew, same_file
 from ._lock_record import (
     HOST,
     LockState,
@@ -131,8 +134,10 @@ class ProcessLock:
         self._depth = 1
         self.exclusive = exclusive
         assert self._fd is not None
-        match_state_file(self._fs, self._fd, self.path, self.target)
+        narrowed = match_state_file(self._fs, self._fd, self.path, self.target)
         previous = self._read()
+        if narrowed:
+            self._renew()
         self.info = {
             "pid": os.getpid(),
             "host": HOST,
@@ -154,6 +159,27 @@ class ProcessLock:
             # which costs other writers one needless reload, not an update.
             self._size = -1
             log.warning("%s: could not write the lock record: %s", self.path, e)
+
+    def match(self) -> None:
+        """After the commit that created the state file (call holding the lock): open the
+        lock file, made 0600 before there was a state file to match, to its writers now,
+        rather than at the next acquisition (a group the file is shared with could not take
+        the lock until its creator took it again)."""
+        if self._fd is None:
+            return
+        try:
+            match_state_file(self._fs, self._fd, self.path, self.target)
+        except OSError as e:
+            log.warning("%s: could not match the state file's mode and owner: %s", self.path, e)
+
+    def _renew(self) -> None:
+        """Lock a new lock file in place of the narrowed one (see :func:`renew`); then let
+        the old one go: its waiters find it replaced, and open the new one."""
+        assert self._fd is not None
+        renewed = renew(self._fs, self._fd, self.path)
+        if renewed is not None:
+            old, (self._fd, self._ident), self._size = self._fd, renewed, -1
+            close(self._fs, old)
 
     def _abandon(self, *, locked: bool) -> None:
         """Undo a failed acquire: no owner, and no flock left behind."""

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import logging
 import os
 import pwd
+import secrets
 import stat
 
-from ._fs import FileSystem
+from ._fs import FileSystem, in_group
 
 __all__ = ["close", "lock_file_refusal", "lock_mode", "match_state_file", "open_lock_file",
-           "refuse_foreign", "same_file"]
+           "refuse_foreign", "renew", "same_file"]
 
 log = logging.getLogger("stateview")
 
@@ -27,15 +29,17 @@ log = logging.getLogger("stateview")
 Ident = tuple[int, int]
 
 
-def lock_mode(state_mode: int) -> int:
+def lock_mode(state_mode: int, same_group: bool = True) -> int:
     """The lock file's mode for a state file's: read and write for its owner, and for the
-    group and the others only if they may write the state file.
+    group (``same_group``: the lock file's group is the state file's) and the others only if
+    they may write the state file.
 
     A reader of a 0644 state file has no business with its lock, and could otherwise open it
-    read-only and ``flock`` it forever, keeping every writer out.
+    read-only and ``flock`` it forever, keeping every writer out; so has a group other than
+    the state file's.
     """
     mode = stat.S_IRUSR | stat.S_IWUSR
-    if state_mode & stat.S_IWGRP:
+    if state_mode & stat.S_IWGRP and same_group:
         mode |= stat.S_IRGRP | stat.S_IWGRP
     if state_mode & stat.S_IWOTH:
         mode |= stat.S_IROTH | stat.S_IWOTH
@@ -53,8 +57,10 @@ def open_lock_file(fs: FileSystem, path: str, target: str) -> tuple[int, Ident]:
         state: os.stat_result | None = fs.stat(target)
     except FileNotFoundError:
         state = None
+    # Created with this process's group (or the directory's, if setgid): the group's bits
+    # wait for match_state_file, which gives it the state file's group first.
     try:
-        fd = fs.open_lock(path, lock_mode(stat.S_IMODE(state.st_mode)) if state else 0o600)
+        fd = fs.open_lock(path, lock_mode(stat.S_IMODE(state.st_mode), False) if state else 0o600)
     except OSError as e:
         # A symlink (never followed) or a directory fails the open itself: say what it is
         # rather than the kernel's "too many levels of symbolic links".
@@ -71,12 +77,17 @@ def open_lock_file(fs: FileSystem, path: str, target: str) -> tuple[int, Ident]:
     return fd, (st.st_dev, st.st_ino)
 
 
-def match_state_file(fs: FileSystem, fd: int, path: str, target: str) -> None:
+def match_state_file(fs: FileSystem, fd: int, path: str, target: str) -> bool:
     """Give the lock file the state file's owner and :func:`lock_mode`.
 
     With a lock file more open than that, a local user who may not write the state file
     could open it and hold flock forever, keeping every writer out. Changing them is best
     effort (a warning): only the lock file's owner and root may.
+
+    Returns:
+        Whether the lock file was narrowed: someone it no longer admits may have opened it
+        before, and a descriptor keeps working whatever the mode says now (see
+        :func:`renew`).
 
     Raises:
         OSError: the state file or the lock file cannot be looked at (a missing state file,
@@ -85,21 +96,74 @@ def match_state_file(fs: FileSystem, fd: int, path: str, target: str) -> None:
     try:
         want = fs.stat(target)
     except FileNotFoundError:
-        return
+        return False
     mine = fs.fstat(fd)
+    before = stat.S_IMODE(mine.st_mode)
+    narrowed = False
+    gid = mine.st_gid
     try:
         if os.geteuid() == 0 and (mine.st_uid, mine.st_gid) != (want.st_uid, want.st_gid):
             fs.fchown(fd, want.st_uid, want.st_gid)
-        mode = lock_mode(stat.S_IMODE(want.st_mode))
-        if stat.S_IMODE(mine.st_mode) & ~mode and os.geteuid() not in (0, mine.st_uid):
+            gid = want.st_gid
+        elif os.geteuid() == mine.st_uid and gid != want.st_gid and in_group(want.st_gid):
+            fs.fchown(fd, -1, want.st_gid)  # an owner may give its file a group it is in
+            gid = want.st_gid
+        if gid != mine.st_gid and before & stat.S_IRWXG:
+            narrowed = True  # the lock file's old group could open it
+        mode = lock_mode(stat.S_IMODE(want.st_mode), gid == want.st_gid)
+        if before & ~mode and os.geteuid() not in (0, mine.st_uid):
             _warn_once(path, f"{path}: it lets users who may not write the state file open "
-                       f"it (mode {stat.S_IMODE(mine.st_mode):o}), and they could hold the "
-                       f"lock forever; only its owner (uid {mine.st_uid}) or root can narrow "
-                       f"it: chmod {mode:o} {path}")
-        elif stat.S_IMODE(mine.st_mode) != mode and os.geteuid() in (0, mine.st_uid):
+                       f"it (mode {before:o}), and they could hold the lock forever; only its "
+                       f"owner (uid {mine.st_uid}) or root can narrow it: chmod {mode:o} {path}")
+        elif before != mode and os.geteuid() in (0, mine.st_uid):
             fs.fchmod(fd, mode)
+            narrowed = narrowed or bool(before & 0o066 & ~mode)
     except OSError as e:
         log.warning("%s: could not match the state file's mode and owner: %s", path, e)
+    return narrowed
+
+
+def renew(fs: FileSystem, fd: int, path: str) -> tuple[int, Ident] | None:
+    """Put a new lock file, locked through the descriptor returned, in place of the one
+    locked through ``fd`` (call holding its flock, after :func:`match_state_file` narrowed it).
+
+    ``flock`` checks nothing but the descriptor: one opened while the lock file was open to
+    all keeps locking it after its mode is narrowed, for ever. Its inode goes: the new file,
+    with the narrowed mode and owner, is made under a hidden random name
+    (``.NAME.lock.<random>.new``), locked, and renamed over ``NAME.lock``. Whoever then locks
+    the old inode finds ``NAME.lock`` is no longer it and opens the new one (as after any
+    replacement, see :mod:`stateview._lock`); nobody can lock the new one before the caller
+    lets it go. Best effort: on failure (a warning) the old file stays, as narrowed.
+
+    Returns:
+        The new descriptor and its identity, or ``None`` when the old file stays.
+    """
+    directory, name = os.path.split(path)
+    temp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.new")
+    new: int | None = None
+    try:
+        old = fs.fstat(fd)
+        new = fs.open_lock(temp, 0o600)
+        st = fs.fstat(new)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid != os.geteuid():
+            taken: int = new
+            new = None  # another's file: closed, never unlinked
+            close(fs, taken)
+            raise OSError(errno.EEXIST, "another file took its name", temp)
+        fs.flock(new, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if (st.st_uid, st.st_gid) != (old.st_uid, old.st_gid):
+            fs.fchown(new, old.st_uid if os.geteuid() == 0 else -1, old.st_gid)
+        fs.fchmod(new, stat.S_IMODE(old.st_mode))
+        fs.replace(temp, path)
+        return new, (st.st_dev, st.st_ino)
+    except OSError as e:
+        if new is not None:
+            close(fs, new)
+            with contextlib.suppress(OSError):
+                fs.unlink(temp)
+        log.warning("%s: could not replace the lock file, which someone may have opened "
+                    "before its mode was narrowed: %s", path, e)
+        return None
 
 
 _warned: set[str] = set()

@@ -82,16 +82,24 @@ class LockState:
         holder: the lock file's record of the current or last holder.
         stale: the file names a holder that is gone (the kernel freed the lock when it died);
             harmless, and ``stateview recover --apply`` clears the record.
+        unreadable: this user may not read the lock file (it is open only to those who may
+            write the state file): who holds it, if anyone, is not known.
     """
 
     held: bool
     holder: dict[str, Any]
     stale: bool
+    unreadable: bool = False
 
 
 def probe(lock_path: str, fs: _fs.FileSystem | None = None) -> LockState:
     """Tell who holds the lock without taking it (for the UI, check and recover)."""
-    info = read_info(lock_path, fs)
+    try:
+        info = decode((fs or _fs.get_default()).read_bytes(lock_path))
+    except PermissionError:  # a reader of the state file: the lock is its writers' business
+        return LockState(held=False, holder={}, stale=False, unreadable=True)
+    except OSError:
+        info = {}
     if not info.get("held"):
         return LockState(held=False, holder=info, stale=False)
     pid = info.get("pid")

@@ -81,7 +81,7 @@ def _create(paths: StatePaths, fs: FileSystem, schema: Schema | None, backups: i
     if schema is not None:
         schema.validate(default)
     data = _jsontext.dumps(default).encode("utf-8")
-    replace_file(paths, data, fs, backups)
+    replace_file(paths, data, fs, backups, after_create=lock.match)
     try:
         lock.record_commit(secrets.token_hex(8))
     except OSError as e:  # as for any commit: the file is durable, the note is a courtesy

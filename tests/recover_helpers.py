@@ -73,7 +73,8 @@ def write_stale_lock(state: Path, pid: int) -> Path:
     record = {"pid": pid, "host": os.uname().nodename, "program": "server.py",
               "since": "2026-01-01T00:00:00Z", "exclusive": False, "held": True}
     lock.write_text(json.dumps(record) + "\n")
-    return lock
+    os.chmod(lock, 0o600)  # as stateview leaves it beside a 0644 state file (a wider one is
+    return lock  # replaced by the next holder: see _lock_file.renew)
 
 
 class Stop(BaseException):

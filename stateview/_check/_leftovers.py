@@ -79,6 +79,12 @@ def leftover_problems(shown: str, paths: StatePaths) -> list[Problem]:
             if lock.held:
                 out.append(Problem(leftover.kind, f"{what} of a commit in flight by the live "
                                    "lock holder", file=name, severity=INFO))
+            elif lock.unreadable:  # a reader: whether a writer is committing is not known
+                out.append(Problem(leftover.kind, f"{what}: of a commit in flight, or "
+                                   f"{orphan} (the lock file is open only to the state file's "
+                                   f"writers: `stateview recover {shlex.quote(shown)}` run by "
+                                   "one of them tells)", file=name,
+                                   severity=WARNING))
             elif os.path.lexists(leftover.path):
                 out.append(Problem(
                     f"orphan-{leftover.kind}", f"an orphaned {what}: {orphan}; `{fix}` resolves "

@@ -40,6 +40,23 @@ CREATE TABLE IF NOT EXISTS {HISTORY} (
     updated_at      timestamptz NOT NULL,
     PRIMARY KEY (name, slot)
 );
+-- A history table from before the slots was keyed by (name, version): its rows take slots
+-- -1, -2, ... (newest first), which no commit writes, and stay, older than the rest.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '{HISTORY}'::regclass
+                   AND attname = 'slot' AND NOT attisdropped) THEN
+        ALTER TABLE {HISTORY} ADD COLUMN slot integer;
+        UPDATE {HISTORY} h SET slot = o.slot
+        FROM (SELECT name, version,
+                     -row_number() OVER (PARTITION BY name ORDER BY version DESC) AS slot
+              FROM {HISTORY}) o
+        WHERE h.name = o.name AND h.version = o.version;
+        ALTER TABLE {HISTORY} ALTER COLUMN slot SET NOT NULL;
+        ALTER TABLE {HISTORY} DROP CONSTRAINT {HISTORY}_pkey;
+        ALTER TABLE {HISTORY} ADD PRIMARY KEY (name, slot);
+    END IF;
+END $$;
 """
 
 _COLUMNS = "name, version, data, commit_id, writer_pid, writer_host, writer_program, updated_at"
@@ -122,4 +139,6 @@ LIMIT 1
 """
 
 SETTINGS = ("SELECT current_setting('synchronous_commit'), current_setting('fsync'), "
-            f"to_regclass('{DOCUMENTS}') IS NOT NULL AND to_regclass('{HISTORY}') IS NOT NULL")
+            f"to_regclass('{DOCUMENTS}') IS NOT NULL AND EXISTS (SELECT 1 FROM pg_attribute "
+            f"WHERE attrelid = to_regclass('{HISTORY}') AND attname = 'slot' "
+            "AND NOT attisdropped)")

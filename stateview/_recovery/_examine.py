@@ -141,6 +141,10 @@ def examine_lock(paths: StatePaths, fs: FileSystem) -> Examined | None:
         return None
     except OSError as e:
         return Examined("lock", paths.lock, error=_why(e), lock="free")
+    if probe(paths.lock, fs).unreadable:
+        return Examined("lock", paths.lock, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                        error="permission denied: only those who may write the state file may "
+                        "read it, so who holds the lock is not known", lock="free")
     verdict, holder = _lock_verdict(paths.lock, fs)
     for _ in range(_BUSY_TRIES):
         # A writer without exclusive=True holds the lock only while it commits: a glimpse of

@@ -47,6 +47,8 @@ class FileStatus:
         version: for a database document, its version in words.
         error: for a database document, why the server cannot be read now (it is down,
             it refuses us), or ``None``.
+        lock_unreadable: the lock file is open only to those who may write the state file,
+            and this user is not one of them: who holds the lock is not known.
     """
 
     size: int | None
@@ -57,9 +59,12 @@ class FileStatus:
     where: str | None = None
     version: str | None = None
     error: str | None = None
+    lock_unreadable: bool = False
 
     @property
     def lock_text(self) -> str:
+        if self.lock_unreadable:
+            return "lock not readable (only its writers may)"
         if not self.lock_held:
             return "lock free"
         return describe_holder({k: v for k, v in self.holder.items() if k != "since"})
@@ -76,7 +81,7 @@ def read_status(paths: StatePaths) -> FileStatus:
     exclusive_other = bool(state.held and state.holder.get("exclusive")
                            and state.holder.get("pid") != os.getpid())
     return FileStatus(size, last if isinstance(last, dict) else {}, state.held,
-                      dict(state.holder), exclusive_other)
+                      dict(state.holder), exclusive_other, lock_unreadable=state.unreadable)
 
 
 @dataclass(frozen=True)

@@ -253,7 +253,7 @@ def test_fifo_at_the_lock_file_does_not_hang_check_recover_or_a_readonly_monitor
     path = tmp_path / "state.json"
     path.write_text('{"a": 1}\n')
     os.mkfifo(tmp_path / "state.json.lock")
-    for command, code in (("check", 1), ("recover", 0)):  # check: every writer refuses it
+    for command, code in (("check", 1), ("recover", 1)):  # every writer refuses it
         result = subprocess.run([sys.executable, "-m", "stateview", command, str(path)],
                                 capture_output=True, timeout=60)
         assert result.returncode == code, result.stdout + result.stderr
@@ -261,3 +261,29 @@ def test_fifo_at_the_lock_file_does_not_hang_check_recover_or_a_readonly_monitor
     with stateview.open(path, readonly=True) as state:
         state.refresh()
         assert state.snapshot() == {"a": 1}
+
+
+def test_descriptors_closed_inside_a_transaction_fail_its_commit_not_another_writers(
+    tmp_path: Any
+) -> None:
+    # The program closes every descriptor inside a block: its lock is gone, and another
+    # writer commits. The block's commit must not go ahead without the lock over that one.
+    path = str(tmp_path / "state.json")
+    done = _run("""
+        import json, os, subprocess, sys, stateview
+        path = sys.argv[1]
+        state = stateview.open(path, default={"n": 0})
+        try:
+            with state.transaction() as root:
+                root["n"] = 1
+                os.closerange(3, 4096)  # what a daemonizing program does
+                other = subprocess.run([sys.executable, "-m", "stateview", "set", path,
+                                        "/other", "2"], capture_output=True)
+                assert other.returncode == 0, other.stderr
+        except stateview.CommitFailed as e:
+            print("failed:", e)
+        state["n"] = 3  # the lock is taken again, and the other writer's commit merged
+        """, path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"failed:" in done.stdout and b"closed by the program" in done.stdout
+    assert json.loads(_bytes(path)) == {"n": 3, "other": 2}

@@ -372,6 +372,198 @@ def test_a_lock_file_made_by_a_group_writer_is_used(shared_dir: Any) -> None:
     assert json.loads(path.read_text()) == {"n": 2}
 
 
+def _as_reader(*args: str) -> subprocess.CompletedProcess[str]:
+    """``/usr/bin/python3 ARGS`` as uid 4321, with this checkout's stateview importable."""
+    source = os.path.dirname(os.path.dirname(os.path.abspath(stateview.__file__)))
+    return subprocess.run(["/usr/bin/env", f"PYTHONPATH={source}", "/usr/bin/python3", *args],
+                          user=4321, group=4321, extra_groups=[], capture_output=True,
+                          text=True, timeout=60, cwd="/tmp")
+
+
+@pytest.mark.skipif(not ROOT, reason="acting as another user needs root")
+def test_a_reader_who_may_not_open_the_lock_is_told_so_not_that_it_is_free(
+        shared_dir: Any) -> None:
+    path = shared_dir / "state.json"
+    with stateview.open(path, default={"n": 0}) as state:
+        os.chmod(path, 0o644)
+        state["n"] = 1
+        state["n"] = 2  # the lock file is now 0600: the reader may not open it
+        assert _mode(shared_dir / "state.json.lock") == 0o600
+        with state.transaction() as root:  # held while the reader looks
+            root["n"] = 3
+            got = _as_reader("-m", "stateview", "get", str(path), "/n")
+            assert (got.returncode, got.stdout.strip()) == (0, "2"), got.stderr
+            status = _as_reader("-c", "import sys; from stateview._paths import StatePaths; "
+                                "from stateview.tui._load import read_status; "
+                                "print(read_status(StatePaths.of(sys.argv[1])).lock_text)",
+                                str(path))
+            assert status.returncode == 0, status.stderr
+            assert status.stdout.strip() == "lock not readable (only its writers may)"
+            recover = _as_reader("-m", "stateview", "recover", str(path))
+            lock_line = [line for line in recover.stdout.splitlines() if "state.json.lock" in line]
+            assert lock_line and "free" not in lock_line[0], recover.stdout
+            assert "who holds the lock is not known" in lock_line[0]
+
+
+def _stateview_as(uid: int, gid: int, groups: list[int],
+                  *args: str) -> subprocess.CompletedProcess[str]:
+    source = os.path.dirname(os.path.dirname(os.path.abspath(stateview.__file__)))
+    return subprocess.run(["/usr/bin/env", f"PYTHONPATH={source}", "/usr/bin/python3", "-m",
+                           "stateview", *args], user=uid, group=gid, extra_groups=groups,
+                          capture_output=True, text=True, timeout=60, cwd="/tmp")
+
+
+@pytest.mark.skipif(not ROOT, reason="acting as other users needs root")
+def test_the_lock_file_takes_the_state_files_group_when_its_owner_is_not_root(
+        shared_dir: Any) -> None:
+    # The owner (uid 4321, primary group 4321, also in group 5555) shares the file with
+    # group 5555: chgrp 5555, chmod 664. Its lock file, made with the owner's primary group,
+    # must go to group 5555 too: else 5555's writers cannot open it, and group 4321, who may
+    # only read the state file, could hold the lock for ever.
+    team = shared_dir / "team"  # the group's own directory (in a sticky one, only the
+    team.mkdir()  # owner could rename over the state file)
+    os.chown(team, 4321, 5555)
+    os.chmod(team, 0o775)
+    path = team / "state.json"
+    path.write_text('{"n": 0}\n')
+    os.chown(path, 4321, 4321)
+    owner = (4321, 4321, [5555])
+    made = _stateview_as(*owner, "set", str(path), "/n", "1")
+    assert made.returncode == 0, made.stderr
+    os.chown(path, 4321, 5555)
+    os.chmod(path, 0o664)
+    again = _stateview_as(*owner, "set", str(path), "/n", "2")  # matches the lock file
+    assert again.returncode == 0, again.stderr
+    assert (os.stat(path).st_gid, _mode(path)) == (5555, 0o664)  # the commit kept both
+    lock = team / "state.json.lock"
+    assert os.stat(lock).st_gid == 5555 and _mode(lock) == 0o660
+    colleague = _stateview_as(4322, 5555, [], "set", str(path), "/n", "3")
+    assert colleague.returncode == 0, colleague.stderr
+    assert json.loads(path.read_text()) == {"n": 3}
+    assert (os.stat(path).st_gid, _mode(path)) == (5555, 0o664)
+    reader = subprocess.run(["flock", "--nonblock", "--exclusive", str(lock), "true"],
+                            user=4323, group=4321, extra_groups=[], capture_output=True,
+                            text=True, timeout=60)  # the owner's group, not the file's
+    assert reader.returncode != 0 and "Permission denied" in reader.stderr
+
+
+_KEEPER = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)  # while the lock file is still open to all
+print("opened", flush=True)
+sys.stdin.readline()  # the owner narrows the lock file meanwhile
+try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    print("holding", flush=True)
+except OSError as e:
+    print("refused", e, flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.skipif(not ROOT, reason="acting as another user needs root")
+def test_a_descriptor_opened_before_the_lock_file_was_narrowed_cannot_keep_writers_out(
+        shared_dir: Any) -> None:
+    path = shared_dir / "state.json"
+    lock = shared_dir / "state.json.lock"
+    with stateview.open(path, default={"n": 0}) as state:
+        os.chmod(path, 0o666)
+        state["n"] = 1
+        state["n"] = 2
+    assert _mode(lock) == 0o666  # everyone may write the file, so may lock it
+    with subprocess.Popen(["/usr/bin/python3", "-c", _KEEPER, str(lock)], user=4321,
+                          group=4321, extra_groups=[], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True) as keeper:
+        assert keeper.stdout is not None and keeper.stdin is not None
+        assert keeper.stdout.readline() == "opened\n"
+        os.chmod(path, 0o644)  # others may only read now
+        with stateview.open(path) as state:
+            state["n"] = 3  # narrows the lock file
+        assert _mode(lock) == 0o600
+        keeper.stdin.write("go\n")
+        keeper.stdin.flush()
+        # It holds whatever its old descriptor locks, for as long as it likes ...
+        assert keeper.stdout.readline() == "holding\n"
+        with stateview.open(path, lock_timeout=2) as state:
+            state["n"] = 4  # ... and the writers are not kept out
+        assert json.loads(path.read_text()) == {"n": 4}
+        keeper.kill()
+    assert _mode(lock) == 0o600 and os.stat(lock).st_nlink == 1
+
+
+def test_a_narrowed_lock_file_that_cannot_be_replaced_stays_and_still_locks(
+        tmp_path: Any, caplog: Any) -> None:
+    class NoRename(_fs.FileSystem):
+        def replace(self, src: str, dst: str) -> None:
+            if dst.endswith(".lock"):
+                raise OSError(28, "No space left on device", dst)
+            super().replace(src, dst)
+
+    path = tmp_path / "state.json"
+    lock = tmp_path / "state.json.lock"
+    with StateFile(path, default={"n": 0}) as state:
+        os.chmod(path, 0o666)
+        state["n"] = 1
+    before = os.stat(lock).st_ino
+    os.chmod(path, 0o644)
+    with StateFile(path, fs=NoRename()) as state:
+        state["n"] = 2
+    assert "could not replace the lock file" in caplog.text
+    assert (os.stat(lock).st_ino, _mode(lock)) == (before, 0o600)  # narrowed in place
+    assert sorted(os.listdir(tmp_path)) == ["state.json", "state.json.bak", "state.json.lock"]
+    assert json.loads(path.read_text()) == {"n": 2}
+
+
+@pytest.mark.skipif(not ROOT, reason="acting as other users needs root")
+@pytest.mark.parametrize("how", ["open", "copy"])
+def test_the_group_may_write_a_state_file_its_creator_made_group_writable_at_once(
+        shared_dir: Any, how: str) -> None:
+    team = shared_dir / "team"  # a setgid directory of group 5555, as teams have
+    team.mkdir()
+    os.chown(team, 4321, 5555)
+    os.chmod(team, 0o2775)
+    path = team / "state.json"
+    source = os.path.dirname(os.path.dirname(os.path.abspath(stateview.__file__)))
+    if how == "open":
+        make = ["-c", "import os, sys, stateview; os.umask(0o002); "
+                "stateview.open(sys.argv[1], default={'n': 0}).close()", str(path)]
+    else:
+        (shared_dir / "seed.json").write_text('{"n": 0}\n')
+        make = ["-c", "import os, sys, runpy; os.umask(0o002); sys.argv[0] = 'stateview'; "
+                "runpy.run_module('stateview', run_name='__main__')", "copy",
+                str(shared_dir / "seed.json"), str(path)]
+    made = subprocess.run(["/usr/bin/env", f"PYTHONPATH={source}", "/usr/bin/python3", *make],
+                          user=4321, group=4321, extra_groups=[5555], capture_output=True,
+                          text=True, timeout=60, cwd="/tmp")
+    assert made.returncode == 0, made.stderr
+    assert (os.stat(path).st_gid, _mode(path)) == (5555, 0o664)
+    assert _mode(team / "state.json.lock") == 0o660
+    colleague = _stateview_as(4322, 5555, [], "set", str(path), "/n", "1")
+    assert colleague.returncode == 0, colleague.stderr
+    assert json.loads(path.read_text()) == {"n": 1}
+
+
+@pytest.mark.skipif(not ROOT, reason="acting as another user needs root")
+def test_check_by_a_reader_does_not_call_a_temp_file_orphaned_when_it_cannot_tell(
+        shared_dir: Any) -> None:
+    path = shared_dir / "state.json"
+    with stateview.open(path, default={"n": 0}) as state:
+        os.chmod(path, 0o644)
+        state["n"] = 1
+        state["n"] = 2  # the lock file is now 0600
+    temp = shared_dir / ".state.json.0123456789ab.tmp"  # a writer's commit, as it may be
+    temp.write_text('{"n": 3}\n')
+    checked = _as_reader("-m", "stateview", "check", str(path))
+    assert "Traceback" not in checked.stderr
+    assert "orphan" not in checked.stdout and "not known" not in checked.stdout
+    assert "of a commit in flight, or a commit that was interrupted" in checked.stdout
+    assert "open only to the state file's writers" in checked.stdout
+    # A writer can tell: no process holds the lock, so the temp file is an orphan.
+    by_root = subprocess.run([sys.executable, "-m", "stateview", "check", str(path)],
+                             capture_output=True, text=True, timeout=60)
+    assert "orphan" in by_root.stdout
+
+
 _COMMIT_AS = """
 import logging, os, sys
 import stateview

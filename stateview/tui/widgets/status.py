@@ -90,6 +90,8 @@ class StatusBar(Static):
                         f"({_program(last.get('program'))})")
             if status is not None and status.where is not None and last.get("host"):
                 text.append(f" on {last['host']}")
+        elif status is not None and status.lock_unreadable:
+            text.append("not known (the lock record is for its writers)")
         else:
             text.append("none recorded")
         text.append("\n")
