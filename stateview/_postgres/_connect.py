@@ -114,6 +114,7 @@ def connect(conninfo: str, timeout: float, shown: str) -> psycopg.Connection[Any
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_sql.DDL_LOCK,))
                 conn.execute(_sql.DDL)
+                conn.execute(_sql.SLOTS)
     except psycopg.Error as e:
         conn.close()
         raise StorageError(shown, "preparing the tables", os_error(e)) from e

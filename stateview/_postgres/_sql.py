@@ -10,7 +10,7 @@ waiting for a concurrent writer, so exactly one of two commits against one versi
 
 from __future__ import annotations
 
-__all__ = ["CHANNEL", "COMMIT", "CREATE", "DDL", "DOCUMENTS", "HISTORY", "SELECT"]
+__all__ = ["CHANNEL", "COMMIT", "CREATE", "DDL", "DOCUMENTS", "HISTORY", "SELECT", "SLOTS"]
 
 DOCUMENTS = "stateview_documents"
 HISTORY = "stateview_history"
@@ -40,8 +40,11 @@ CREATE TABLE IF NOT EXISTS {HISTORY} (
     updated_at      timestamptz NOT NULL,
     PRIMARY KEY (name, slot)
 );
--- A history table from before the slots was keyed by (name, version): its rows take slots
--- -1, -2, ... (newest first), which no commit writes, and stay, older than the rest.
+"""
+
+# Run after DDL: a history table from before the slots was keyed by (name, version); its rows
+# take slots -1, -2, ... (newest first), which no commit writes, and stay, older than the rest.
+SLOTS = f"""
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '{HISTORY}'::regclass
