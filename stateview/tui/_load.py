@@ -47,6 +47,9 @@ class FileStatus:
         version: for a database document, its version in words.
         error: for a database document, why the server cannot be read now (it is down,
             it refuses us), or ``None``.
+        lock_hidden: the lock file is there but this user may not read it (it is open only
+            to the state file's writers): who holds the lock, and who committed last, are
+            unknown, not "free" and "none".
     """
 
     size: int | None
@@ -57,9 +60,12 @@ class FileStatus:
     where: str | None = None
     version: str | None = None
     error: str | None = None
+    lock_hidden: bool = False
 
     @property
     def lock_text(self) -> str:
+        if self.lock_hidden:
+            return "lock unknown (its file is open only to the file's writers)"
         if not self.lock_held:
             return "lock free"
         return describe_holder({k: v for k, v in self.holder.items() if k != "since"})
@@ -76,7 +82,20 @@ def read_status(paths: StatePaths) -> FileStatus:
     exclusive_other = bool(state.held and state.holder.get("exclusive")
                            and state.holder.get("pid") != os.getpid())
     return FileStatus(size, last if isinstance(last, dict) else {}, state.held,
-                      dict(state.holder), exclusive_other)
+                      dict(state.holder), exclusive_other,
+                      lock_hidden=not state.holder and _unreadable(paths.lock))
+
+
+def _unreadable(path: str) -> bool:
+    """Whether the file at ``path`` is there but this user may not read it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    os.close(fd)
+    return False
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,8 @@ class StatusBar(Static):
                         f"({_program(last.get('program'))})")
             if status is not None and status.where is not None and last.get("host"):
                 text.append(f" on {last['host']}")
+        elif status is not None and status.lock_hidden:
+            text.append("unknown (the lock file is not readable by this user)")
         else:
             text.append("none recorded")
         text.append("\n")
