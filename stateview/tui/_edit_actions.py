@@ -237,14 +237,19 @@ class EditActions(App[None]):
         original, mine = (done.after, done.before) if kind == "undo" else (done.before,
                                                                            done.after)
         self._commit_in_background(done.label, list(done.inverse), done.path, original, mine,
-                                   kind)
+                                   kind, (stack, done))
 
     @work(thread=True, group="edit")
     def _commit_in_background(self, label: str, ops: list[Op], path: Path, original: Any,
-                              mine: Any, kind: Kind) -> None:
+                              mine: Any, kind: Kind,
+                              taken: tuple[list[Done], Done] | None = None) -> None:
+        """``taken``: the undo or redo this replays, and the stack it came from, where a
+        refusal (a busy lock, a schema rule: nothing written) puts it back."""
         try:
             result = self.commit(ops, path, replay=kind != "do")
         except StateError as e:
+            if taken is not None:
+                self.call_from_thread(taken[0].append, taken[1])
             self.call_from_thread(self.notify, explain(e), title=f"{label}: refused",
                                   severity="error", timeout=10)
             return
