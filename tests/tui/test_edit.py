@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+from textual.containers import Vertical
 from textual.widgets import Input, TextArea
 
 from stateview.tui.screens.add import AddScreen, RenameScreen
@@ -373,9 +374,14 @@ def test_u_undoes_and_ctrl_r_redoes_as_compare_and_set_commits(live):
         await commit_in_process(live, {"/clients/bob/score": 99})
         await pilot.press("u")  # the value this session wrote is gone: a conflict
         await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
+        # The edit was written; it is its undo that was not.
+        title = app.screen.query_one(Vertical).border_title
+        assert title == "conflict: undo of edit /clients/bob/score was not written", title
         await pilot.press("t")
         await pilot.pause()
         assert on_disk(live)["clients"]["bob"]["score"] == 99
+        assert "kept theirs: undo of edit /clients/bob/score was not written" in [
+            str(n.message) for n in app._notifications]
 
     drive(app, scenario)
 
