@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from . import _fs
-from ._postgres._url import hide_password
+from ._postgres._url import hide_password, hide_url_passwords
 
 __all__ = ["kernel_holders", "program", "real_holder"]
 
@@ -35,7 +35,10 @@ def program() -> str:
         orig = getattr(sys, "orig_argv", [])
         if "-m" in orig[:-1]:
             name = "python -m " + orig[orig.index("-m") + 1]
-    return _text(" ".join([name, *(hide_password(a) for a in sys.argv[1:])]))[:200]
+    # An argument that is a URL (its password may hold a space), then any URL inside one
+    # (``--db=postgresql://...``).
+    return _text(" ".join([name, *(hide_url_passwords(hide_password(a))
+                                   for a in sys.argv[1:])]))[:200]
 
 
 def kernel_holders(st: os.stat_result, fs: _fs.FileSystem | None = None) -> list[int]:

@@ -64,13 +64,21 @@ with stateview.open(sys.argv[1]) as state, state.transaction() as root:
 """
 
 
-def test_a_writer_with_a_url_in_its_command_line_records_it_without_the_password(tmp_path):
+@pytest.mark.parametrize(("argument", "recorded"), [
+    ("postgresql://me:hunter2@db/app#state", "postgresql://me:***@db/app#state"),
+    # an option's value (--db=URL) is as much a URL as an argument of its own
+    ("--db=postgresql://me:hunter2@db/app#state", "--db=postgresql://me:***@db/app#state"),
+    # one argument: a password with a space in it is still the URL's
+    ("postgresql://me:hunter2 x@db/app#state", "postgresql://me:***@db/app#state"),
+])
+def test_a_writer_with_a_url_in_its_command_line_records_it_without_the_password(
+        tmp_path, argument, recorded):
     path = tmp_path / "state.json"
     path.write_text("{}")
-    subprocess.run([sys.executable, "-c", WRITER, str(path),
-                    "postgresql://me:hunter2@db/app#state"], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", WRITER, str(path), argument], check=True,
+                   timeout=60)
     program = json.loads((tmp_path / "state.json.lock").read_text())["last_commit"]["program"]
-    assert "hunter2" not in program and "postgresql://me:***@db/app#state" in program
+    assert "hunter2" not in program and recorded in program, program
 
 
 def dead_pid() -> int:

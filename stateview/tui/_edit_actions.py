@@ -201,7 +201,9 @@ class EditActions(App[None]):
         def choose(choice: Choice | None) -> None:
             self._resolve(outcome, result, choice or "theirs", kind)
 
-        self.push_screen(ConflictScreen(outcome.label, result, outcome.original, outcome.mine,
+        # An undo's conflict names the undo: the commit it would undo was written.
+        title = outcome.label if kind == "do" else f"{kind} of {outcome.label}"
+        self.push_screen(ConflictScreen(title, result, outcome.original, outcome.mine,
                                         self.noun), choose)
 
     def _resolve(self, outcome: Outcome, conflict: Conflict, choice: Choice, kind: Kind) -> None:
@@ -210,7 +212,8 @@ class EditActions(App[None]):
             c.why == "moved" and c.pointer == join_pointer(outcome.path)
             for c in conflict.clashes)
         if choice == "theirs":
-            self.notify(f"kept theirs: {outcome.label} was not written")
+            undone = outcome.label if kind == "do" else f"{kind} of {outcome.label}"
+            self.notify(f"kept theirs: {undone} was not written")
         elif (choice == "mine" and conflict.forced is None) or (choice == "edit" and gone):
             # Acting by index now would hit whatever item shifted into the old place.
             self.notify("the array shifted and the item cannot be found again for sure: "
@@ -237,14 +240,19 @@ class EditActions(App[None]):
         original, mine = (done.after, done.before) if kind == "undo" else (done.before,
                                                                            done.after)
         self._commit_in_background(done.label, list(done.inverse), done.path, original, mine,
-                                   kind)
+                                   kind, (stack, done))
 
     @work(thread=True, group="edit")
     def _commit_in_background(self, label: str, ops: list[Op], path: Path, original: Any,
-                              mine: Any, kind: Kind) -> None:
+                              mine: Any, kind: Kind,
+                              taken: tuple[list[Done], Done] | None = None) -> None:
+        """``taken``: the undo or redo this replays, and the stack it came from, where a
+        refusal (a busy lock, a schema rule: nothing written) puts it back."""
         try:
             result = self.commit(ops, path, replay=kind != "do")
         except StateError as e:
+            if taken is not None:
+                self.call_from_thread(taken[0].append, taken[1])
             self.call_from_thread(self.notify, explain(e), title=f"{label}: refused",
                                   severity="error", timeout=10)
             return

@@ -170,7 +170,8 @@ class LiveView(Navigation):
                 last = outcome.writer or message.status.last_commit
                 own = self.own_changes([c.path for c in outcome.changes], outcome.document)
                 self.query_one(ChangeFeed).add(outcome.changes, self.clock(),
-                                               last.get("pid"), last.get("program"), own)
+                                               last.get("pid"), last.get("program"), own,
+                                               message.status.lock_unreadable)
             self._show_details()
         elif isinstance(outcome, Broken):
             self.broken = outcome

@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+from textual.containers import Vertical
 from textual.widgets import Input, TextArea
 
 from stateview.tui.screens.add import AddScreen, RenameScreen
@@ -373,9 +374,14 @@ def test_u_undoes_and_ctrl_r_redoes_as_compare_and_set_commits(live):
         await commit_in_process(live, {"/clients/bob/score": 99})
         await pilot.press("u")  # the value this session wrote is gone: a conflict
         await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
+        # The edit was written; it is its undo that was not.
+        title = app.screen.query_one(Vertical).border_title
+        assert title == "conflict: undo of edit /clients/bob/score was not written", title
         await pilot.press("t")
         await pilot.pause()
         assert on_disk(live)["clients"]["bob"]["score"] == 99
+        assert "kept theirs: undo of edit /clients/bob/score was not written" in [
+            str(n.message) for n in app._notifications]
 
     drive(app, scenario)
 
@@ -475,5 +481,42 @@ def test_an_undo_whose_target_another_writer_deleted_says_so_and_writes_nothing(
         assert not isinstance(app.screen, ConflictScreen)
         assert app.saves == 1 and live.read_bytes() == before
         assert app.redo_stack == []  # nothing was undone, so nothing can be redone
+
+    drive(app, scenario)
+
+
+_HOLD_A_TRANSACTION = """
+import sys, stateview
+with stateview.open(sys.argv[1]) as state, state.transaction():
+    print("holding", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_an_undo_refused_for_a_busy_lock_can_be_tried_again(live):
+    """A refusal that wrote nothing (another writer kept the lock past the UI's wait) must
+    leave the commit to undo where it was, not drop it from the session's history."""
+    app = make_app(live)
+
+    async def scenario(pilot):
+        app.go_to("/clients/bob/score")
+        await pilot.press("e", "ctrl+u", *"8", "enter")
+        await saved(pilot, app, 0)
+        holder = subprocess.Popen([sys.executable, "-c", _HOLD_A_TRANSACTION, str(live)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+            await pilot.press("u")
+            await wait_until(pilot, lambda: any(
+                "refused" in str(n.title) for n in app._notifications), "the refusal")
+        finally:
+            holder.communicate("\n", timeout=60)
+        assert on_disk(live)["clients"]["bob"]["score"] == 8
+        await pilot.press("u")
+        await saved(pilot, app, 1)
+        assert on_disk(live)["clients"]["bob"]["score"] == 7
+        await pilot.press("ctrl+r")
+        await saved(pilot, app, 2)
+        assert on_disk(live)["clients"]["bob"]["score"] == 8
 
     drive(app, scenario)

@@ -40,6 +40,8 @@ class FeedEntry:
         changes: what changed, in document order.
         serial: the entry's number in this feed (1 for the first).
         own: indexes into ``changes`` of the changes this UI session committed itself.
+        writer_hidden: the lock record could not be read (this user may not open the lock
+            file): the writer is unknown rather than unrecorded.
     """
 
     when: datetime
@@ -48,6 +50,7 @@ class FeedEntry:
     changes: tuple[Change, ...]
     serial: int = 0
     own: frozenset[int] = frozenset()
+    writer_hidden: bool = False
 
 
 class ChangeFeed(OptionList):
@@ -132,15 +135,17 @@ class ChangeFeed(OptionList):
         return self._rebuild_due is None
 
     def add(self, changes: list[Change], when: datetime, pid: Any = None,
-            program: Any = None, own: Collection[tuple[Key, ...]] = ()) -> FeedEntry:
+            program: Any = None, own: Collection[tuple[Key, ...]] = (),
+            writer_hidden: bool = False) -> FeedEntry:
         """Record one version's changes (shown at ``when``, last committed by ``pid``);
-        the changes at ``own`` paths were this session's."""
+        the changes at ``own`` paths were this session's; ``writer_hidden``: the lock record
+        could not be read."""
         self._serial += 1
         mine = frozenset(i for i, change in enumerate(changes) if change.path in own)
         entry = FeedEntry(when, pid if isinstance(pid, int) else None,
                           hide_url_passwords(str(program)) if program else None,
                           tuple(changes), self._serial,
-                          mine)
+                          mine, writer_hidden and not isinstance(pid, int))
         self.entries.appendleft(entry)
         if self._rebuild_due is None:
             wait = self._rebuilt_at + self.REBUILD_EVERY - time.monotonic()
@@ -179,7 +184,9 @@ class ChangeFeed(OptionList):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(entry.when.strftime("%H:%M:%S") + " ", style("feed--time"))
         who = (f"pid {entry.pid}" + (f" {entry.program}" if entry.program else "")
-               if entry.pid is not None else "writer not recorded")
+               if entry.pid is not None else
+               "writer unknown (lock file not readable)" if entry.writer_hidden else
+               "writer not recorded")
         text.append(who, style("feed--writer"))
         count = len(entry.changes)
         text.append(f" · {count} change{'s' if count != 1 else ''}", style("feed--time"))
