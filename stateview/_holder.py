@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from . import _fs
-from ._postgres._url import hide_password
+from ._postgres._url import hide_password, hide_url_passwords, is_store_url
 
 __all__ = ["kernel_holders", "program", "real_holder"]
 
@@ -35,7 +35,13 @@ def program() -> str:
         orig = getattr(sys, "orig_argv", [])
         if "-m" in orig[:-1]:
             name = "python -m " + orig[orig.index("-m") + 1]
-    return _text(" ".join([name, *(hide_password(a) for a in sys.argv[1:])]))[:200]
+    return _text(" ".join([name, *(_hidden(a) for a in sys.argv[1:])]))[:200]
+
+
+def _hidden(arg: str) -> str:
+    """A command-line argument without the passwords of the URLs in it: a URL as a whole
+    (its password may hold a space), or inside an option (``--db=postgresql://...``)."""
+    return hide_password(arg) if is_store_url(arg) else hide_url_passwords(arg)
 
 
 def kernel_holders(st: os.stat_result, fs: _fs.FileSystem | None = None) -> list[int]:
