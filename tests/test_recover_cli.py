@@ -299,3 +299,24 @@ def test_a_healthy_file_with_a_dead_holders_lock_record_passes_check_and_recover
     assert "clear-stale-lock-record" in dry.stdout  # still offered, as a warning
     assert cli("recover", str(state), "--apply").returncode == 0
     assert state.read_bytes() == GOOD
+
+
+@pytest.mark.parametrize("planted", ["symlink", "fifo", "hard link"])
+def test_a_lock_file_every_writer_refuses_is_a_problem_not_free(state: Path, planted: str, cli):
+    state.write_text('{"a": 1}\n')
+    lock = state.with_name("state.json.lock")
+    if planted == "symlink":
+        lock.symlink_to(state.with_name("elsewhere"))
+    elif planted == "fifo":
+        os.mkfifo(lock)
+    else:
+        state.with_name("other").write_text("{}\n")
+        os.link(state.with_name("other"), lock)
+    before = sorted(os.listdir(state.parent))  # names only: reading a FIFO would block
+    for argv in (["recover", str(state)], ["recover", str(state), "-o", "json"]):
+        done = cli(*argv)
+        no_traceback(done)
+        assert done.returncode == 1
+        assert "every writer refuses" in done.stdout and "remove it" in done.stdout
+    assert sorted(os.listdir(state.parent)) == before
+    assert state.read_text() == '{"a": 1}\n'
