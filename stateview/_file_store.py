@@ -25,7 +25,7 @@ from typing import Any
 
 from ._commit import replace_file
 from ._engine_state import DiskId
-from ._errors import CommitFailed, LockTimeout, StorageError
+from ._errors import CommitFailed, LockTimeout, StateFileMissing, StorageError
 from ._fs import FileSystem, get_default
 from ._lock import ProcessLock, process_lock, read_info
 from ._opening import load_initial
@@ -150,7 +150,9 @@ class FileStore:
     def open_document(self, schema: Schema | None, default: Any) -> tuple[bytes, Any, Any]:
         """At open: take the lock, and return the file's bytes, value and version after
         healing it or creating it from ``default`` (``_opening.load_initial``). The lock is
-        left held (the caller lets it go, or keeps it with ``exclusive=True``)."""
+        left held (the caller lets it go, or keeps it with ``exclusive=True``). A missing file
+        without a default leaves no lock file behind that this open made (a mistyped name)."""
+        made_lock = not self._fs.lexists(self.paths.lock)
         self._acquire(self.lock_timeout)
         try:
             data, value = load_initial(self.paths, self._fs, schema, self.backups, default,
@@ -159,7 +161,9 @@ class FileStore:
                 st = self._fs.stat(self.paths.target)
             except OSError as e:
                 raise StorageError(self.paths.target, "checking the state file", e) from e
-        except BaseException:
+        except BaseException as e:
+            if made_lock and isinstance(e, StateFileMissing):
+                self.discard_unused_lock()
             self.unlock()
             raise
         self._held_version = (disk_id(st), self.file_lock.last_commit_token())
@@ -236,10 +240,11 @@ class FileStore:
 
     def discard_unused_lock(self) -> None:
         """Under this owner's hold, for a caller that made ``NAME.lock`` and then wrote
-        nothing (a refused or failed ``stateview copy``): remove the spare and the lock file,
-        so that the directory is left as it was found. A lock file recording another process's
-        commit is kept (its token is what other writers' freshness checks compare); this
-        process's own failed commit noted its token before the rename that failed.
+        nothing (a refused or failed ``stateview copy``, an open of a missing file): remove
+        the spare and the lock file, so that the directory is left as it was found. A lock
+        file recording another process's commit is kept (its token is what other writers'
+        freshness checks compare); this process's own failed commit noted its token before
+        the rename that failed.
 
         Unlinking under the flock is safe here, unlike at release: a waiter that then gets the
         flock on the removed inode sees that the name no longer leads to it and opens the new

@@ -107,3 +107,10 @@ def test_set_and_delete_with_expect_write_only_over_the_value_the_script_read(st
     assert run("delete", "state.json", "/clients/alice", "--expect", '{"score": 2}',
                cwd=state.parent).returncode == 0
     assert json.loads(state.read_text())["clients"] == {}
+
+
+@pytest.mark.parametrize("args", [("set", "typo.json", "/a", "1"), ("delete", "typo.json", "/a")])
+def test_an_edit_of_a_missing_file_leaves_the_directory_as_it_found_it(tmp_path, args):
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 1 and "no such state file" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

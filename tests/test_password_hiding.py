@@ -81,6 +81,15 @@ def test_a_writer_with_a_url_in_its_command_line_records_it_without_the_password
     assert "hunter2" not in program and recorded in program, program
 
 
+def test_a_url_given_as_an_options_value_loses_its_password_in_the_lock_record(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text("{}")
+    subprocess.run([sys.executable, "-c", WRITER, str(path),
+                    "--db=postgresql://me:hunter2@db/app#state"], check=True, timeout=60)
+    program = json.loads((tmp_path / "state.json.lock").read_text())["last_commit"]["program"]
+    assert "hunter2" not in program and "--db=postgresql://me:***@db/app#state" in program
+
+
 def dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait(timeout=60)

@@ -301,21 +301,26 @@ def test_a_healthy_file_with_a_dead_holders_lock_record_passes_check_and_recover
     assert state.read_bytes() == GOOD
 
 
-@pytest.mark.parametrize("kind", ["fifo", "symlink"])
-def test_a_lock_file_every_writer_refuses_is_a_problem_recover_names(state: Path, cli,
-                                                                     kind: str) -> None:
-    put(state, GOOD)
-    lock = state.parent / (state.name + ".lock")
-    if kind == "fifo":
+@pytest.mark.parametrize("planted", ["symlink", "fifo", "hard link"])
+def test_a_lock_file_every_writer_refuses_is_a_problem_not_free(state: Path, planted: str, cli):
+    state.write_text('{"a": 1}\n')
+    lock = state.with_name("state.json.lock")
+    if planted == "symlink":
+        lock.symlink_to(state.with_name("elsewhere"))
+    elif planted == "fifo":
         os.mkfifo(lock)
     else:
-        lock.symlink_to(state.parent / "elsewhere")
-    for args in (["recover", str(state)], ["recover", "--apply", str(state)]):
-        done = cli(*args)
-        assert done.returncode == 1, (args, done.stdout, done.stderr)
-        assert "every writer refuses it" in done.stdout and "remove it" in done.stdout
+        state.with_name("other").write_text("{}\n")
+        os.link(state.with_name("other"), lock)
+    before = sorted(os.listdir(state.parent))  # names only: reading a FIFO would block
+    for argv in (["recover", str(state)], ["recover", "--apply", str(state)]):
+        done = cli(*argv)
         no_traceback(done)
+        assert done.returncode == 1, (argv, done.stdout)
+        assert "every writer refuses" in done.stdout and "remove it" in done.stdout
     done = cli("recover", str(state), "-o", "json")
     plan = json.loads(done.stdout)["plan"]
-    assert done.returncode == 1 and any("remove it" in p for p in plan["problems"])
-    assert (os.path.islink(lock) if kind == "symlink" else lock.is_fifo())
+    assert done.returncode == 1
+    assert len([p for p in plan["problems"] if "remove it" in p]) == 1
+    assert sorted(os.listdir(state.parent)) == before
+    assert state.read_text() == '{"a": 1}\n'

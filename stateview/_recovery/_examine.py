@@ -19,7 +19,6 @@ from .._fs import FileSystem
 from .._holder import real_holder
 from .._jsontext import a_json_type, loads
 from .._lock import probe
-from .._lock_file import lock_file_refusal
 from .._paths import Leftover, StatePaths, planted_by_another_user
 from .._schema import Schema
 from ..types import RecoveryVerdict
@@ -132,9 +131,6 @@ def related(facts: Examined, state: Examined) -> Examined:
 
 def examine_lock(paths: StatePaths, fs: FileSystem) -> Examined | None:
     """The lock file's record and whether a live process holds it; ``None`` if there is none."""
-    refusal = lock_file_refusal(fs, paths.lock, paths.target)
-    if refusal is not None:
-        return Examined("lock", paths.lock, lock="free", refused=refusal.strerror)
     try:
         st = fs.stat(paths.lock)
     except FileNotFoundError:

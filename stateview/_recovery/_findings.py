@@ -48,8 +48,6 @@ class Examined:
             ``different`` (same mtime), or ``None`` when the state file cannot be compared.
         data: the bytes read (not part of equality or the JSON report).
         lock: lock file only: ``held``, ``stale`` or ``free``; ``holder`` is its record.
-        refused: lock file only: why every writer refuses it (``_lock_file.lock_file_refusal``:
-            a FIFO, a symlink, a planted file ...), or ``None``.
     """
 
     kind: str
@@ -68,7 +66,6 @@ class Examined:
     relation: str | None = None
     lock: str | None = None
     holder: dict[str, Any] = field(default_factory=dict, compare=False)
-    refused: str | None = None
     data: bytes = field(default=b"", repr=False, compare=False)
 
     @property

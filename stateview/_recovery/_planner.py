@@ -13,12 +13,15 @@
     a live writer holds it      keep everything and name the holder: its temp file may be a
                                 commit in flight
     a stale lock record         clear it (rewrite it, never unlink the lock file)
+    a lock file writers refuse  (a symlink, a FIFO, a second name of a file...) keep it, and
+                                a problem: apply cannot take the lock until it is removed
 """
 
 from __future__ import annotations
 
 from .._errors import StorageError, describe_holder
 from .._fs import FileSystem, present
+from .._lock_file import lock_file_refusal
 from .._paths import Leftover, StatePaths
 from .._schema import Schema
 from ..types import RecoveryVerdict
@@ -59,6 +62,10 @@ def plan(paths: StatePaths, fs: FileSystem, schema: Schema | None, *,
     verdict, state = examine_state(paths, fs, schema)
     leftovers = [related(examine_copy(paths, x, fs, schema), state)
                  for x in listed_leftovers(paths, fs)]
+    refusal = None if locked else lock_file_refusal(fs, paths.lock, paths.target)
+    if refusal is not None:  # nothing to probe: no writer can lock it, so none is committing
+        return _refused_lock(_plan_by_verdict(paths, fs, schema, verdict, state, leftovers),
+                             refusal)
     lock = None if locked else examine_lock(paths, fs)
     if lock is not None and lock.lock != "held":
         # Listed first, lock probed second: a temp file that vanished in between was a live
@@ -67,12 +74,7 @@ def plan(paths: StatePaths, fs: FileSystem, schema: Schema | None, *,
                      if x.kind not in ("temp", "previous") or _still_there(fs, x.path)]
     if lock is not None and lock.lock == "held":
         return _hands_off_for_holder(paths, schema, verdict, state, leftovers, lock)
-    if verdict == "good":
-        made = _good(paths, schema, state, leftovers)
-    elif verdict in ("missing", "unreadable"):
-        made = _restore(paths, fs, schema, verdict, state, leftovers)
-    else:
-        made = _hands_off(paths, schema, verdict, state, leftovers)
+    made = _plan_by_verdict(paths, fs, schema, verdict, state, leftovers)
     if lock is None:
         return made
     if lock.lock == "stale" and (made.restore_from is not None or verdict in ("good", "missing")):
@@ -81,11 +83,29 @@ def plan(paths: StatePaths, fs: FileSystem, schema: Schema | None, *,
                     "kernel released its lock); the record is rewritten, the lock file stays")
     else:
         item = Item(lock, "keep", lock_reason(lock))
-    problems = made.problems
-    if lock.refused is not None:  # no writer can commit until a person removes it
-        problems = (*problems, f"{lock.name}: {lock.refused}")
     return Plan(made.paths, made.schema, made.state, (*made.items, item), made.holder,
-                made.restore_from, problems, made.advice, made.at)
+                made.restore_from, made.problems, made.advice, made.at)
+
+
+def _plan_by_verdict(paths: StatePaths, fs: FileSystem, schema: Schema | None,
+                     verdict: RecoveryVerdict, state: Examined,
+                     leftovers: list[Examined]) -> Plan:
+    if verdict == "good":
+        return _good(paths, schema, state, leftovers)
+    if verdict in ("missing", "unreadable"):
+        return _restore(paths, fs, schema, verdict, state, leftovers)
+    return _hands_off(paths, schema, verdict, state, leftovers)
+
+
+def _refused_lock(made: Plan, refusal: OSError) -> Plan:
+    """``made`` with a lock file every writer refuses (``_lock_file.lock_file_refusal``, the
+    rule ``stateview check`` and the writers use): listed, and a problem that ``apply``, which
+    must take the lock first, cannot get past."""
+    lock = Examined("lock", made.paths.lock, error=refusal.strerror, lock="free")
+    item = Item(lock, "keep", "every writer refuses this lock file (the problem below)")
+    problem = f"{made.paths.lock}: every writer refuses this lock file: {refusal.strerror}"
+    return Plan(made.paths, made.schema, made.state, (*made.items, item), made.holder,
+                made.restore_from, (*made.problems, problem), made.advice, made.at)
 
 
 def _good(paths: StatePaths, schema: Schema | None, state: Examined,

@@ -42,8 +42,6 @@ def kept_reason(x: Examined) -> str:
 
 
 def lock_reason(lock: Examined) -> str:
-    if lock.refused is not None:
-        return f"the lock file; every writer refuses it ({lock.refused})"
     if lock.error is not None:
         return f"the lock file; cannot be read ({lock.error})"
     if lock.lock == "stale":

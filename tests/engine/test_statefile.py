@@ -54,6 +54,22 @@ def test_a_missing_file_without_default_is_an_error(path):
     assert not path.exists()
 
 
+def test_a_missing_file_without_default_leaves_no_lock_file_it_made(path):
+    with pytest.raises(StateFileMissing):
+        stateview.open(path)
+    assert os.listdir(path.parent) == []
+
+
+def test_a_missing_file_keeps_a_lock_file_that_was_there_before(path):
+    with stateview.open(path, default={"a": 1}):
+        pass
+    record = (path.parent / (path.name + ".lock")).read_bytes()
+    path.unlink()
+    with pytest.raises(StateFileMissing):
+        stateview.open(path)
+    assert (path.parent / (path.name + ".lock")).read_bytes() == record
+
+
 def test_existing_data_is_never_replaced_by_the_default(path):
     path.write_text('{"mine": [1, 2]}')
     state = stateview.open(path, default={"other": True})
