@@ -380,29 +380,35 @@ def _as_reader(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60, cwd="/tmp")
 
 
+def _readable_by_all_lockable_by_its_owner(path: Any) -> StateFile:
+    """A 0644 state file with two commits: its lock file is 0600, closed to its readers."""
+    state = stateview.open(path, default={"n": 0})
+    os.chmod(path, 0o644)
+    state["n"] = 1
+    state["n"] = 2  # the next lock matched the lock file to the state file
+    assert _mode(f"{path}.lock") == 0o600
+    return state
+
+
 @pytest.mark.skipif(not ROOT, reason="acting as another user needs root")
 def test_a_reader_who_may_not_open_the_lock_is_told_so_not_that_it_is_free(
         shared_dir: Any) -> None:
     path = shared_dir / "state.json"
-    with stateview.open(path, default={"n": 0}) as state:
-        os.chmod(path, 0o644)
-        state["n"] = 1
-        state["n"] = 2  # the lock file is now 0600: the reader may not open it
-        assert _mode(shared_dir / "state.json.lock") == 0o600
-        with state.transaction() as root:  # held while the reader looks
-            root["n"] = 3
-            got = _as_reader("-m", "stateview", "get", str(path), "/n")
-            assert (got.returncode, got.stdout.strip()) == (0, "2"), got.stderr
-            status = _as_reader("-c", "import sys; from stateview._paths import StatePaths; "
-                                "from stateview.tui._load import read_status; "
-                                "print(read_status(StatePaths.of(sys.argv[1])).lock_text)",
-                                str(path))
-            assert status.returncode == 0, status.stderr
-            assert status.stdout.strip() == "lock not readable (only its writers may)"
-            recover = _as_reader("-m", "stateview", "recover", str(path))
-            lock_line = [line for line in recover.stdout.splitlines() if "state.json.lock" in line]
-            assert lock_line and "free" not in lock_line[0], recover.stdout
-            assert "who holds the lock is not known" in lock_line[0]
+    with (_readable_by_all_lockable_by_its_owner(path) as state,
+          state.transaction() as root):  # held while the reader looks
+        root["n"] = 3
+        got = _as_reader("-m", "stateview", "get", str(path), "/n")
+        assert (got.returncode, got.stdout.strip()) == (0, "2"), got.stderr
+        status = _as_reader("-c", "import sys; from stateview._paths import StatePaths; "
+                            "from stateview.tui._load import read_status; "
+                            "print(read_status(StatePaths.of(sys.argv[1])).lock_text)",
+                            str(path))
+        assert status.returncode == 0, status.stderr
+        assert status.stdout.strip() == "lock not readable (only its writers may)"
+        recover = _as_reader("-m", "stateview", "recover", str(path))
+        lock_line = [line for line in recover.stdout.splitlines() if "state.json.lock" in line]
+        assert lock_line and "free" not in lock_line[0], recover.stdout
+        assert "who holds the lock is not known" in lock_line[0]
 
 
 def _stateview_as(uid: int, gid: int, groups: list[int],
@@ -547,10 +553,7 @@ def test_the_group_may_write_a_state_file_its_creator_made_group_writable_at_onc
 def test_check_by_a_reader_does_not_call_a_temp_file_orphaned_when_it_cannot_tell(
         shared_dir: Any) -> None:
     path = shared_dir / "state.json"
-    with stateview.open(path, default={"n": 0}) as state:
-        os.chmod(path, 0o644)
-        state["n"] = 1
-        state["n"] = 2  # the lock file is now 0600
+    _readable_by_all_lockable_by_its_owner(path).close()
     temp = shared_dir / ".state.json.0123456789ab.tmp"  # a writer's commit, as it may be
     temp.write_text('{"n": 3}\n')
     checked = _as_reader("-m", "stateview", "check", str(path))
