@@ -109,3 +109,42 @@ def test_a_reader_who_may_not_open_the_lock_file_is_told_the_holder_is_unknown(
     assert "last commit not known (the lock record is for its writers)" in status, status
     assert "read-only: no write permission" in status, status
     assert "writer unknown (lock file not readable)" in feed, feed
+
+
+_WRITE_PROBLEM_AS = """
+import os, sys
+from stateview._paths import StatePaths
+from stateview.tui._writable import write_problem
+os.seteuid(int(sys.argv[2]))
+print(write_problem(StatePaths.of(sys.argv[1])))
+"""
+
+
+@pytest.mark.skipif(not ROOT, reason="acting as another user needs root")
+def test_a_file_another_user_owns_in_a_sticky_directory_is_read_only_before_typing() -> None:
+    """Everyone may write it, but only its owner may rename over it there, as commits do."""
+    shared = Path(tempfile.mkdtemp(prefix="stateview-sticky-", dir="/tmp"))
+    try:
+        os.chmod(shared, 0o1777)
+        path = shared / "state.json"
+        with stateview.open(path, default={"n": 0}):
+            os.chmod(path, 0o666)
+        said = subprocess.run([sys.executable, "-c", _WRITE_PROBLEM_AS, str(path), "4321"],
+                              capture_output=True, text=True, timeout=60)
+        assert said.returncode == 0, said.stderr
+        assert said.stdout.strip() == (
+            f"{shared} is a sticky directory, where only the owner of state.json (uid 0) may "
+            "replace it, as every commit does")
+        # Its owner may: no problem.
+        own = subprocess.run([sys.executable, "-c", _WRITE_PROBLEM_AS, str(path), "0"],
+                             capture_output=True, text=True, timeout=60)
+        assert own.stdout.strip() == "None", own.stderr
+        # And the problem is real: a commit by that user is refused at the rename.
+        os.chmod(f"{path}.lock", 0o666)
+        refused = subprocess.run(
+            [sys.executable, "-c", "import os, sys, stateview\nos.seteuid(4321)\n"
+             "s = stateview.open(sys.argv[1])\ns['n'] = 1", str(path)],
+            capture_output=True, text=True, timeout=60)
+        assert refused.returncode != 0 and "Operation not permitted" in refused.stderr
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
