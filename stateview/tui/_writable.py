@@ -50,4 +50,3 @@ def _sticky_and_not_ours(directory: str, target: str) -> str | None:
         return None
     return (f"{directory} is a sticky directory, where only the owner of "
             f"{os.path.basename(target)} (uid {st.st_uid}) may replace it, as every commit does")
-
