@@ -122,11 +122,11 @@ class Conflict:
         others = len(self.clashes) - 1
         more = f" (and {others} more place{'s' if others != 1 else ''})" if others else ""
         text = {
-            "changed": f"{where} changed since the editor opened",
-            "deleted": f"{where} was deleted since the editor opened",
-            "moved": f"{where} moved since the editor opened: items around it were added "
+            "changed": f"{where} changed since you saw it",
+            "deleted": f"{where} was deleted since you saw it",
+            "moved": f"{where} moved since you saw it: items around it were added "
                      "or removed",
-            "taken": f"{where} was added by another writer since the editor opened",
+            "taken": f"{where} was added by another writer since you saw it",
         }[first.why]
         return text + more
 

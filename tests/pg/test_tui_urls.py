@@ -204,7 +204,7 @@ def test_an_edit_that_conflicts_with_another_writer_gets_the_conflict_dialog(pg_
         await pilot.press("ctrl+u", *"8", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
         why = str(app.screen.query_one("#why").render())
-        assert "/clients/bob/score changed since the editor opened" in why
+        assert "/clients/bob/score changed since you saw it" in why
         assert "40" in str(app.screen.query_one("#theirs").query_one("Static").render())
         assert app.screen.query_one("#theirs").border_title == "theirs (in the document now)"
         await pilot.press("t")  # keep theirs: nothing written

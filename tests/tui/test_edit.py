@@ -110,7 +110,7 @@ def test_conflict_t_keeps_theirs_and_writes_nothing(live):
         await pilot.press("ctrl+u", *"8", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
         why = str(app.screen.query_one("#why").render())
-        assert "/clients/bob/score changed since the editor opened" in why
+        assert "/clients/bob/score changed since you saw it" in why
         assert "40" in str(app.screen.query_one("#theirs").query_one("Static").render())
         await pilot.press("t")
         await pilot.pause()
@@ -166,7 +166,7 @@ def test_saving_a_key_another_process_deleted_is_a_conflict_not_a_resurrection(l
             "/clients": {"alice": DOC["clients"]["alice"]}})
         await pilot.press("ctrl+u", *"8", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
-        assert "was deleted since the editor opened" in str(
+        assert "was deleted since you saw it" in str(
             app.screen.query_one("#why").render())
         await pilot.press("t")
         await pilot.pause()
@@ -221,7 +221,7 @@ def test_conflict_o_after_the_list_shifted_deletes_the_same_item_where_it_is_now
         await commit_in_process(live, {"/history": ["new", "a", "b", "c"]})
         await pilot.press("y")
         await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
-        assert "/history/1 moved since the editor opened" in str(
+        assert "/history/1 moved since you saw it" in str(
             app.screen.query_one("#why").render())
         await pilot.press("o")
         await saved(pilot, app, 0)

@@ -121,7 +121,7 @@ def test_a_value_another_process_changed_is_a_conflict_and_nothing_is_written(st
     assert [(c.pointer, c.why, c.theirs) for c in result.clashes] == [
         ("/clients/alice/score", "changed", 40)]
     assert result.theirs == {"score": 40, "room": "lobby"}
-    assert "changed since the editor opened" in result.why
+    assert "changed since you saw it" in result.why
     assert state.read_bytes() == before
 
 
@@ -142,7 +142,7 @@ def test_saving_a_key_another_process_deleted_does_not_bring_it_back(state):
     result = commit_ops(str(state), ops, None, at=("clients", "bob"))
     assert isinstance(result, Conflict)
     assert result.clashes[0].why == "deleted" and result.theirs is ABSENT
-    assert "was deleted since the editor opened" in result.why
+    assert "was deleted since you saw it" in result.why
     assert "bob" not in on_disk(state)["clients"]
 
 

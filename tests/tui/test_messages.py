@@ -86,7 +86,7 @@ def test_an_object_of_one_key_is_one_key(live):
 
 def test_a_conflict_in_two_places_says_one_more_place():
     clashes = (Clash("/a", "changed", 1), Clash("/b", "changed", 2))
-    assert Conflict(clashes, None).why.startswith("/a changed since the editor opened "
+    assert Conflict(clashes, None).why.startswith("/a changed since you saw it "
                                                   "(and 1 more place)")
     root = Conflict((Clash("", "changed", {}),), None)
     assert root.why.startswith("'' (the root) changed")

@@ -73,7 +73,7 @@ class ConflictScreen(ModalScreen[Choice]):
             yield Static(self.conflict.why + "; nothing was written.", id="why", markup=False)
             with Horizontal():
                 for id_, title, value, absent in (
-                        ("original", "original (when you opened it)", self.original, "(new)"),
+                        ("original", "original (as you saw it)", self.original, "(new)"),
                         ("theirs", f"theirs (in the {self.noun} now)", self.conflict.theirs,
                          "(deleted)"),
                         ("mine", "mine (not written)", self.mine, "(deleted)")):
