@@ -84,7 +84,7 @@ def _check_strictly(op: Op, now: Any, parent: Any) -> Clash | None:
         return None
     if now is ABSENT:
         return Clash(op.pointer, "deleted", ABSENT)
-    if op.kind in ("replace", "remove", "rename") and not same(now, op.old):
+    if op.kind in ("replace", "remove", "rename", "merge") and not same(now, op.old):
         return Clash(op.pointer, "changed", now)
     return None
 

@@ -317,3 +317,19 @@ def test_an_undo_is_strict_where_an_edit_takes_its_change_made_already(state):
     assert isinstance(again, Conflict) and again.clashes[0].why == "changed"
     # An edit is content to find its own change made: it is what the person asked for.
     assert isinstance(commit_ops(str(state), diff_ops(("counter",), 0, 7), None), Saved)
+
+
+def test_an_undo_of_a_list_edit_is_a_conflict_where_an_edit_would_merge(state):
+    saved = commit_ops(str(state), diff_ops(("history",), ["a", "b", "c"], ["a", "b", "c", "d"]),
+                       None)
+    assert isinstance(saved, Saved)
+    assert [op.kind for op in saved.inverse] == ["merge"]
+    other_writer(state, history=["z", "a", "b", "c", "d"])  # another item, elsewhere
+    before = state.read_bytes()
+    undone = commit_ops(str(state), saved.inverse, None, strict=True)
+    assert isinstance(undone, Conflict) and undone.clashes[0].why == "changed"
+    assert state.read_bytes() == before
+    # The same change as an edit merges with theirs: both sides kept.
+    merged = commit_ops(str(state), saved.inverse, None)
+    assert isinstance(merged, Saved)
+    assert json.loads(state.read_text())["history"] == ["z", "a", "b", "c"]
