@@ -30,7 +30,7 @@ import stat
 from collections.abc import Callable
 
 from ._errors import CommitFailed
-from ._fs import FileSystem, in_group
+from ._fs import FileSystem, keeps_group
 from ._paths import StatePaths
 from ._rotation import backup_chain, backup_moves, rename_all
 
@@ -265,8 +265,8 @@ def _copy_owner(fs: FileSystem, fd: int, mine: os.stat_result, current: os.stat_
         fs.fchmod(fd, mode)
     if os.geteuid() == 0 and (mine.st_uid, mine.st_gid) != (current.st_uid, current.st_gid):
         fs.fchown(fd, current.st_uid, current.st_gid)
-    elif os.geteuid() != 0 and mine.st_gid != current.st_gid and in_group(current.st_gid):
-        fs.fchown(fd, -1, current.st_gid)  # the group the file is shared with stays
+    elif keeps_group(mine.st_gid, current.st_gid):
+        fs.fchown(fd, -1, current.st_gid)
 
 
 def _write_temp(
@@ -287,9 +287,8 @@ def _write_temp(
                 if os.geteuid() == 0 and (current.st_uid, current.st_gid) != (0, 0):
                     step = "copying the file's owner"
                     fs.fchown(fd, current.st_uid, current.st_gid)
-                elif os.geteuid() != 0 and current.st_gid != os.getegid() and \
-                        in_group(current.st_gid):
-                    step = "copying the file's group"  # the group it is shared with stays
+                elif keeps_group(os.getegid(), current.st_gid):
+                    step = "copying the file's group"
                     fs.fchown(fd, -1, current.st_gid)
             step = "writing the temp file"
             fs.write_all(fd, data)

@@ -13,7 +13,6 @@ the lock file (what catches a new version written into a reused inode in the sam
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import secrets
@@ -27,7 +26,7 @@ from ._commit import replace_file
 from ._engine_state import DiskId
 from ._errors import CommitFailed, LockTimeout, StateFileMissing, StorageError
 from ._fs import FileSystem, get_default
-from ._lock import ProcessLock, process_lock, read_info
+from ._lock import LockLost, ProcessLock, process_lock, read_info
 from ._opening import load_initial
 from ._paths import StatePaths
 from ._readonly import load_readonly
@@ -211,11 +210,12 @@ class FileStore:
                 lock is lost and another writer may have committed since: the version must
                 not be published (the commit fails, and the next one locks again).
         """
-        if not self.holds_lock():  # forgets the hold: the next commit locks afresh
-            raise OSError(errno.EBADF, "the lock's descriptor was closed by the program, so "
-                          "the lock was lost; nothing was written", self.paths.lock)
         try:
-            self.file_lock.record_commit(token)
+            self.file_lock.record_commit(token)  # checks the descriptor is still the lock's
+        except LockLost:
+            self.file_lock.forget(self._owner)  # the next commit locks afresh
+            self._held_version = _NOT_HELD
+            raise
         except OSError as e:
             log.warning("%s: could not note the commit in the lock file: %s",
                         self.paths.lock, e)

@@ -278,9 +278,12 @@ def present(fs: FileSystem, path: str) -> bool:
     return True
 
 
-def in_group(gid: int) -> bool:
-    """Whether this process may give a file of its own the group ``gid`` (it is a member)."""
-    return gid == os.getegid() or gid in os.getgroups()
+def keeps_group(have: int, want: int) -> bool:
+    """Whether this process, not root, should give a file of its own (of group ``have``) the
+    group ``want`` of the file it stands for: the group a file is shared with stays, and an
+    owner may give its file any group it is a member of (root copies owner and group)."""
+    return (os.geteuid() != 0 and have != want
+            and (want == os.getegid() or want in os.getgroups()))
 
 
 def open_for_reading(path: str) -> int:

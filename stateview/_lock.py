@@ -45,12 +45,18 @@ from ._lock_record import (
     read_info,
 )
 
-__all__ = ["LockState", "ProcessLock", "pid_alive", "probe", "process_lock", "read_info"]
+__all__ = ["LockLost", "LockState", "ProcessLock", "pid_alive", "probe", "process_lock",
+           "read_info"]
 
 _STREAK = 0.25  # longest run of back-to-back acquisitions before pausing for others
 _STREAK_PAUSE = 0.008  # longer than a waiter's longest poll interval (5 ms)
 
 log = logging.getLogger("stateview")
+
+
+class LockLost(OSError):
+    """The lock's descriptor was closed by the program (found not :meth:`ProcessLock.intact`):
+    the flock went with it, and another writer may have committed since."""
 
 
 class ProcessLock:
@@ -284,8 +290,8 @@ class ProcessLock:
             "program": self.info.get("program", program()),
         }
         if not self.intact():
-            raise OSError(errno.EBADF, "the lock's descriptor was closed by the program",
-                          self.path)
+            raise LockLost(errno.EBADF, "the lock's descriptor was closed by the program, so "
+                           "the lock was lost; nothing was written", self.path)
         self._write()
 
     # -- internals ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pwd
 import secrets
 import stat
 
-from ._fs import FileSystem, in_group
+from ._fs import FileSystem, keeps_group
 
 __all__ = ["close", "lock_file_refusal", "lock_mode", "match_state_file", "open_lock_file",
            "refuse_foreign", "renew", "same_file"]
@@ -105,8 +105,8 @@ def match_state_file(fs: FileSystem, fd: int, path: str, target: str) -> bool:
         if os.geteuid() == 0 and (mine.st_uid, mine.st_gid) != (want.st_uid, want.st_gid):
             fs.fchown(fd, want.st_uid, want.st_gid)
             gid = want.st_gid
-        elif os.geteuid() == mine.st_uid and gid != want.st_gid and in_group(want.st_gid):
-            fs.fchown(fd, -1, want.st_gid)  # an owner may give its file a group it is in
+        elif os.geteuid() == mine.st_uid and keeps_group(gid, want.st_gid):
+            fs.fchown(fd, -1, want.st_gid)
             gid = want.st_gid
         if gid != mine.st_gid and before & stat.S_IRWXG:
             narrowed = True  # the lock file's old group could open it
