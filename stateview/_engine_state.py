@@ -54,6 +54,8 @@ class Ticket:
     batch: Batch
     done: bool = False
     error: BaseException | None = None
+    #: Applied without the lock, to the version memory held: a conflict replays it.
+    unlocked: bool = False
 
 
 def holds(cond: threading.Condition) -> bool:
@@ -122,6 +124,9 @@ class EngineState:
     #: Threads waiting for another thread's block or (on a store whose commit ends the lock)
     #: for a write to end before they change memory: the next batch's committers.
     held_off: int = 0
+    #: ``time.monotonic()`` before which autocommits take the lock rather than commit
+    #: without it (set after such a commit met another writer's: see ``_may_go_unlocked``).
+    locked_until: float = 0.0
     #: Writes failed so far; a transaction compares it to notice a failure under it.
     failures: int = 0
     #: The error of the latest failed write (what a transaction built on it reports).

@@ -191,15 +191,18 @@ def describe_holder(holder: dict[str, Any]) -> str:
     """One line naming a lock holder, for messages and the status bar."""
     if holder.get("unknown"):
         return "locked by a process the lock file does not name (unknown)"
+    since = f" since {holder['since']}" if holder.get("since") else ""
+    program = hide_url_passwords(str(holder.get("program") or "?"))
     if not holder.get("pid"):
+        if holder.get("program"):  # a database session that is not a stateview writer
+            return f"locked by {program}{since}"
         return "locked by another writer"
     mode = "exclusively " if holder.get("exclusive") else ""
-    program = hide_url_passwords(str(holder.get("program") or "?"))
     host = holder.get("host")
     return (
         f"locked {mode}by pid {holder['pid']} ({program})"
         + (f" on {host}" if host else "")
-        + (f" since {holder['since']}" if holder.get("since") else "")
+        + since
         + (" (another StateFile of this process)" if holder.get("this_process") else "")
         + (" (as the kernel's lock table says)" if holder.get("source") == "kernel" else "")
     )

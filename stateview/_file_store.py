@@ -62,6 +62,7 @@ class FileStore:
     #: A commit leaves the caller's hold in place (the engine keeps writing batches under
     #: it, and lingers with it): nothing but this process's own commits can happen meanwhile.
     lock_survives_commit = True
+    commits_unlocked = False  # a commit without the hold takes the flock for the call anyway
 
     def __init__(self, paths: StatePaths, *, fs: FileSystem | None = None, backups: int = 1,
                  owner: object = None, exclusive: bool = False,

@@ -15,9 +15,10 @@ import logging
 import time
 
 from ._engine_state import UNKNOWN, Batch, Ticket, holds
-from ._errors import CommitFailed
+from ._errors import CommitFailed, LockTimeout
 from ._freshness import Freshness
 from ._store import VersionConflict
+from ._views import Replay
 
 __all__ = ["GroupCommit"]
 
@@ -26,6 +27,7 @@ log = logging.getLogger("stateview")
 _HOG_SECONDS = 0.25  # longest continuous hold of the lock by group commits
 _HOG_PAUSE = 0.01  # then the lock is left free this long
 _LINGER = 0.001  # how long a would-be leader waits for other threads to join its write
+_LOCKED_AFTER_CONFLICT = 1.0  # how long autocommits take the lock after an unlocked one lost
 
 
 class GroupCommit(Freshness):
@@ -129,7 +131,7 @@ class GroupCommit(Freshness):
         except VersionConflict as e:  # another writer got in: what it holds is the truth
             error = e
         except OSError as e:
-            error = e if isinstance(e, CommitFailed) else CommitFailed(
+            error = e if isinstance(e, (CommitFailed, LockTimeout)) else CommitFailed(
                 self._where, "checking the new file", e)
         except BaseException as e:  # KeyboardInterrupt ...: the write's outcome is unknown
             interrupted = e
@@ -164,6 +166,13 @@ class GroupCommit(Freshness):
             # lock afresh and merges whatever is there.
             st.disk = UNKNOWN
         before = st.committed
+        if isinstance(error, VersionConflict) and any(t.unlocked for t in batch):
+            # Committed without the lock and another writer got in first: its mutations
+            # run again under the lock, and so do autocommits for a while (under contention
+            # taking the lock first costs less than a statement that fails, and a replay).
+            st.locked_until = time.monotonic() + _LOCKED_AFTER_CONFLICT
+            log.debug("%s: another writer committed first; replaying %d mutations under the "
+                      "lock", self.path, len(batch))
         if error is not None:
             self._fail(batch, group, error)
         else:
@@ -199,6 +208,8 @@ class GroupCommit(Freshness):
         st.last_failure = error if isinstance(error, OSError) else OSError(str(error))
         self._reset_to(st.committed, f"commit failed: {error}")
         for ticket in waiting:
-            ticket.done, ticket.error = True, error
+            ticket.done = True
+            ticket.error = Replay() if ticket.unlocked and isinstance(
+                error, VersionConflict) else error
         group.cond.notify_all()
         st.open_batch.cond.notify_all()

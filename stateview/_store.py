@@ -199,6 +199,12 @@ class EngineStore(Store, Protocol):
     #: under a lock taken after the last write ended.
     lock_survives_commit: bool
 
+    #: Whether ``commit(data, expected)`` without the lock costs less than ``lock()`` and a
+    #: commit (a database's one-statement compare-and-set). When it does, an autocommit is
+    #: applied to the version memory holds and committed against it; if another writer got
+    #: in first, memory goes back and the mutation runs again under the lock.
+    commits_unlocked: bool
+
     def open_document(self, schema: Schema | None, default: Any) -> tuple[bytes, Any, Any]:
         """At open: take the lock and return the document's bytes, value (root checked, and
         checked against ``schema``) and version, creating it from ``default`` (a plain value,

@@ -9,15 +9,18 @@ commits once at its end, or rolls memory back (docs/design.md, "The engine's sta
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import _hooks
+from ._engine_state import UNKNOWN
 from ._errors import Closed, CommitFailed, SchemaViolation, StateError
 from ._group_commit import GroupCommit
 from ._readonly import refuse_write
 from ._undo import restore, shallow
+from ._views import Replay, replaying
 
 if TYPE_CHECKING:
     from ._statefile import StateFile
@@ -67,26 +70,49 @@ class Transactions(GroupCommit):
             raise Closed(f"{self.path}: this view was removed from the document "
                          "(by this program or by another writer's commit)")
 
-    def _wait_for_other_blocks(self) -> None:
-        """Wait until no other thread's block is open, pausing first if the lock is hogged."""
+    def _wait_for_other_blocks(self, may_go_unlocked: bool = False) -> bool:
+        """Wait until no other thread's block is open, pausing first if the lock is hogged.
+
+        Returns whether the mutation that waits (``may_go_unlocked``) is to be applied and
+        committed without the lock (``_goes_unlocked``).
+        """
         st = self._st
         st.held_off += 1  # counted by group commit: this thread joins the next batch
         try:
-            while self._must_wait():
+            while self._must_wait(may_go_unlocked):
                 st.cond.wait()
             self._yield_lock_if_hogged()
-            while self._must_wait():  # one may have begun while we paused
+            while self._must_wait(may_go_unlocked):  # one may have begun while we paused
                 st.cond.wait()
         finally:
             st.held_off -= 1
         self._check_open()
+        return may_go_unlocked and self._goes_unlocked()
 
-    def _must_wait(self) -> bool:
+    def _must_wait(self, may_go_unlocked: bool) -> bool:
         """Another thread's block is open, or (on a store whose commit ends the lock, such as
-        a database row lock) a write is under way: memory may change only under a lock taken
-        after it ends (docs/design.md, "The storage seam")."""
+        a database row lock) a write is under way, or commits queued without the lock are:
+        memory may change under a lock only once it holds no change the lock's freshness
+        check would merge over (docs/design.md, "The storage seam")."""
         st = self._st
-        return st.txn_owner is not None or (st.writing and not self._store.lock_survives_commit)
+        if st.txn_owner is not None:
+            return True
+        if self._store.lock_survives_commit:
+            return False
+        return st.writing or (bool(st.pending) and not st.lock_held
+                              and not (may_go_unlocked and self._goes_unlocked()))
+
+    def _goes_unlocked(self) -> bool:
+        """Whether an autocommit now is applied to the version memory holds and committed
+        against it without the lock (a store that offers it, such as PostgreSQL: one
+        statement instead of a lock, the statement and ``COMMIT``). Not while the lock is
+        held, nor when that version is unknown or there is no document, nor for a while
+        after such a commit met another writer's (``_end_write``): under contention
+        taking the lock first is cheaper than replaying."""
+        st = self._st
+        return (self._store.commits_unlocked and not st.lock_held
+                and st.disk is not UNKNOWN and st.disk is not None
+                and time.monotonic() >= st.locked_until and not replaying())
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -218,9 +244,9 @@ class Transactions(GroupCommit):
                 st.dirty += 1
                 return
             _hooks.current.before_wait(self._facade())
-            self._wait_for_other_blocks()
+            unlocked = self._wait_for_other_blocks(may_go_unlocked=True)
             try:
-                if self._take_lock():
+                if not unlocked and self._take_lock():
                     self._refresh_locked()
                 self._check_attached(node)
             except BaseException:
@@ -230,6 +256,11 @@ class Transactions(GroupCommit):
             self._journal_list(node)
             try:
                 yield
+            except Exception:
+                self._release_if_idle()
+                if unlocked:  # memory may be older than the store: decide under the lock
+                    raise Replay from None
+                raise
             except BaseException:
                 self._release_if_idle()
                 raise
@@ -240,6 +271,10 @@ class Transactions(GroupCommit):
                 except SchemaViolation:
                     restore(node, saved)
                     self._release_if_idle()
+                    if unlocked:
+                        raise Replay from None
                     raise
-            self._await(self._queue_commit())
+            ticket = self._queue_commit()
+            ticket.unlocked = unlocked
+            self._await(ticket)
         self._dispatch()

@@ -7,22 +7,63 @@ its own (autocommit) before the method returns.
 
 Values assigned are copied in, like JSON: ``state["a"] = x`` stores a copy of ``x``. Values
 taken out by ``pop`` and friends are plain dicts and lists.
+
+A mutating method reads the container only inside the write context (after the freshness
+check), and may run twice: on a store that commits without its lock (PostgreSQL), an
+autocommit is applied to the version memory holds and committed against it; when another
+writer got in first, memory goes back and the method runs again, under the lock, on the newer
+version (:class:`Replay`). Iterables it is given are read once, before.
 """
 
 from __future__ import annotations
 
+import functools
 import operator
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
-from typing import Any, Protocol, SupportsIndex
+from typing import Any, Protocol, SupportsIndex, TypeVar, cast
 
 from ._document import adopt, bind_types, detach, plain, pointer_of, root_of, touch
 from ._errors import Closed, InvalidValue, a_type
 from ._jsontext import escape_token
 
-__all__ = ["DictView", "ListView"]
+__all__ = ["DictView", "ListView", "Replay"]
 
 _MISSING: Any = object()
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+class Replay(Exception):
+    """Out of a mutation's write context when it ran without the lock, against the version
+    memory held: its commit met another writer's newer version, or the mutation failed
+    (a missing key, the schema), which that version may not be the last word on. Memory is
+    back where it was, and the mutation runs once more, under the lock."""
+
+
+_local = threading.local()
+
+
+def replaying() -> bool:
+    """Whether this thread is replaying a mutation (which then takes the lock)."""
+    return bool(getattr(_local, "replaying", False))
+
+
+def _replayed(method: _Method) -> _Method:
+    """Run a mutating method once more, under the lock, when it asks for a replay."""
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Replay:
+            pass
+        before, _local.replaying = replaying(), True
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            _local.replaying = before
+
+    return cast(_Method, run)
 
 
 class _Document(Protocol):
@@ -61,6 +102,7 @@ class DictView(dict[str, Any]):
     _stale: Any
     _text: str | None
 
+    @_replayed
     def __setitem__(self, key: str, value: Any) -> None:
         key = _key(self, key)
         if value is dict.get(self, key, _MISSING) and type(value) in (DictView, ListView):
@@ -72,12 +114,14 @@ class DictView(dict[str, Any]):
             detach(old, self)
             touch(self, key)
 
+    @_replayed
     def __delitem__(self, key: str) -> None:
         with _doc(self)._write(self):
             old = dict.pop(self, key)
             detach(old, self)
             touch(self, key, deleted=True)
 
+    @_replayed
     def pop(self, key: str, default: Any = _MISSING) -> Any:
         with _doc(self)._write(self):
             if key not in self:
@@ -89,6 +133,7 @@ class DictView(dict[str, Any]):
             touch(self, key, deleted=True)
             return plain(old)
 
+    @_replayed
     def popitem(self) -> tuple[str, Any]:
         with _doc(self)._write(self):
             key, old = dict.popitem(self)
@@ -100,13 +145,24 @@ class DictView(dict[str, Any]):
         key = _key(self, key)
         if key in self:
             return dict.__getitem__(self, key)
-        self[key] = default
-        return dict.__getitem__(self, key)
+        return self._set_if_missing(key, default)
+
+    @_replayed
+    def _set_if_missing(self, key: str, default: Any) -> Any:
+        new = adopt(default, self, key, lambda: _at(self, key))
+        with _doc(self)._write(self):
+            # Looked at again under the write context: another writer may have set it.
+            if key not in self:
+                dict.__setitem__(self, key, new)
+                touch(self, key)
+            return dict.__getitem__(self, key)
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        items = dict(*args, **kwargs)
-        base = pointer_of(self)
-        new = adopt(items, self, None, base)
+        self._update(dict(*args, **kwargs))
+
+    @_replayed
+    def _update(self, items: dict[str, Any]) -> None:
+        new = adopt(items, self, None, pointer_of(self))
         with _doc(self)._write(self):
             for key, value in dict.items(new):
                 old = dict.get(self, key, _MISSING)
@@ -119,6 +175,7 @@ class DictView(dict[str, Any]):
         self.update(other)
         return self
 
+    @_replayed
     def clear(self) -> None:
         with _doc(self)._write(self):
             for old in dict.values(self):
@@ -165,14 +222,22 @@ class ListView(list[Any]):
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if isinstance(index, slice):
-            new = adopt(list(value), self, None, pointer_of(self))
-            for item in new:
-                attach_to_parent(item, self, None)
-            with _doc(self)._write(self):
-                items = list(self)
-                items[index] = list(new)
-                self._replace_all(items)
-            return
+            self._set_slice(index, list(value))
+        else:
+            self._set_index(index, value)
+
+    @_replayed
+    def _set_slice(self, index: slice, values: list[Any]) -> None:
+        new = adopt(values, self, None, pointer_of(self))
+        for item in new:
+            attach_to_parent(item, self, None)
+        with _doc(self)._write(self):
+            items = list(self)
+            items[index] = list(new)
+            self._replace_all(items)
+
+    @_replayed
+    def _set_index(self, index: Any, value: Any) -> None:
         if type(value) in (DictView, ListView) and value is list.__getitem__(self, index):
             return  # `l[i] += ...` ends by storing the same view again: nothing to do
         new = adopt(value, self, None, lambda: _at(self, int(index)))
@@ -183,12 +248,14 @@ class ListView(list[Any]):
             position = operator.index(index)
             touch(self, position + len(self) if position < 0 else position)
 
+    @_replayed
     def __delitem__(self, index: Any) -> None:
         with _doc(self)._write(self):
             items = list(self)
             del items[index]
             self._replace_all(items)
 
+    @_replayed
     def append(self, value: Any) -> None:
         new = adopt(value, self, None, _at(self, len(self)))
         with _doc(self)._write(self):
@@ -196,7 +263,11 @@ class ListView(list[Any]):
             touch(self, whole=True)
 
     def extend(self, values: Iterable[Any]) -> None:
-        new = adopt(list(values), self, None, pointer_of(self))
+        self._extend(list(values))
+
+    @_replayed
+    def _extend(self, values: list[Any]) -> None:
+        new = adopt(values, self, None, pointer_of(self))
         with _doc(self)._write(self):
             for value in new:
                 attach_to_parent(value, self, None)
@@ -208,19 +279,28 @@ class ListView(list[Any]):
         return self
 
     def __imul__(self, n: SupportsIndex) -> ListView:
-        copies = [plain(x) for _ in range(int(n) - 1) for x in self]
-        if int(n) <= 0:
-            self.clear()
-        elif copies:
-            self.extend(copies)
+        if operator.index(n) != 1:
+            self._repeat(operator.index(n))
         return self
 
+    @_replayed
+    def _repeat(self, n: int) -> None:
+        with _doc(self)._write(self):
+            # The copies are made under the write context, of the list as it is now.
+            copies = adopt([plain(x) for _ in range(n - 1) for x in self], self, None,
+                           pointer_of(self)) if n > 1 else []
+            for value in copies:
+                attach_to_parent(value, self, None)
+            self._replace_all(list(self) + copies if n > 0 else [])
+
+    @_replayed
     def insert(self, index: SupportsIndex, value: Any) -> None:
         new = adopt(value, self, None, lambda: _at(self, int(index)))
         with _doc(self)._write(self):
             list.insert(self, index, new)
             touch(self, whole=True)
 
+    @_replayed
     def remove(self, value: Any) -> None:
         with _doc(self)._write(self):
             index = list.index(self, value)
@@ -228,6 +308,7 @@ class ListView(list[Any]):
             detach(old, self)
             touch(self, whole=True)
 
+    @_replayed
     def pop(self, index: SupportsIndex = -1) -> Any:
         with _doc(self)._write(self):
             old = list.pop(self, index)
@@ -235,16 +316,20 @@ class ListView(list[Any]):
             touch(self, whole=True)
             return plain(old)
 
+    @_replayed
     def clear(self) -> None:
         with _doc(self)._write(self):
             self._replace_all([])
 
+    @_replayed
     def sort(self, *, key: Callable[[Any], Any] | None = None, reverse: bool = False) -> None:
-        items = sorted(self, key=key, reverse=reverse)
         with _doc(self)._write(self):
+            # Sorted under the write context: the list as it is now, not as it was read.
+            items = sorted(self, key=key, reverse=reverse)
             list.__setitem__(self, slice(None), items)
             touch(self, whole=True)
 
+    @_replayed
     def reverse(self) -> None:
         with _doc(self)._write(self):
             list.reverse(self)

@@ -7,7 +7,9 @@ a forked child (docs/design.md, "The storage seam").
 
 A row lock ends with its transaction: ``lock_survives_commit`` is False, and the engine takes
 the lock again (``SELECT ... FOR UPDATE``, merging any other replica's commit) before changing
-memory after each write.
+memory after each write. A compare-and-set commit without the lock is one statement
+(``commits_unlocked``): an autocommit is applied to the version memory holds and committed
+against it, and replayed under the lock when another replica got in first.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class PostgresEngineStore(PostgresStore):
     """
 
     lock_survives_commit = False
+    commits_unlocked = True
 
     def __init__(self, url: str, *, backups: int = 1, lock_timeout: float = 10.0,
                  exclusive: bool = False) -> None:

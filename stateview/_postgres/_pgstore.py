@@ -79,6 +79,7 @@ class PostgresStore:
         require_psycopg(self.url.shown)
         self.backups = backups
         self.connect_timeout = connect_timeout
+        self.lock_timeout = 10.0  # seconds a commit made without the lock waits for the row
         self.origin = secrets.token_hex(8)  # tells the watcher which commits are ours
         self._pid = os.getpid()
         self._program = program()
@@ -237,10 +238,26 @@ class PostgresStore:
             return self._conn
         try:
             conn = self._connection()
+            conn.autocommit = True
+            # A row locked by another writer's transaction holds the UPDATE up: for as
+            # long as a lock() would wait, then LockTimeout.
+            self._set_lock_timeout(conn, self.lock_timeout)
         except StorageError as e:  # nothing was sent: nothing changed
             raise CommitFailed(self.name, "connecting", os_error(e)) from e
-        conn.autocommit = True
+        except psycopg.Error as e:
+            self._drop_if_broken()
+            raise CommitFailed(self.name, "connecting", os_error(e)) from e
         return conn
+
+    def _set_lock_timeout(self, conn: psycopg.Connection[Any], timeout: float) -> None:
+        """Set the session's ``lock_timeout`` (once per connection and value: for the
+        session, not a transaction, so that no lock pays a round trip for it)."""
+        ms = max(1, int(timeout * 1000))
+        if self._lock_timeout != ms:
+            conn.execute(f"SET lock_timeout = {ms}")
+            if not conn.autocommit:
+                conn.commit()
+            self._lock_timeout = ms
 
     @contextmanager
     def _failing(self, step: str, error: type[StorageError]) -> Iterator[None]:
@@ -292,12 +309,7 @@ class PostgresStore:
         conn = self._connection()
         conn.autocommit = False
         try:
-            ms = max(1, int(timeout * 1000))
-            if self._lock_timeout != ms:
-                # For the session, not the transaction: one round trip less per lock.
-                conn.execute(f"SET lock_timeout = {ms}")
-                conn.commit()
-                self._lock_timeout = ms
+            self._set_lock_timeout(conn, timeout)
             try:
                 snap = self._select(_sql.SELECT_FOR_UPDATE, known)
                 if snap.version is None:
@@ -347,6 +359,11 @@ class PostgresStore:
                 "origin": self.origin}
 
     def _after_failed_commit(self, e: Exception, sent_commit: bool) -> None:
+        if isinstance(e, pg_errors.LockNotAvailable) and self._conn is not None:
+            # Only a commit made without the lock waits for the row: nothing changed.
+            self._rollback()
+            holder = {} if self._conn is None else self._holder(self._conn)
+            raise LockTimeout(self.name, holder, self.lock_timeout) from e
         lost = connection_lost(self._conn, e)
         if lost:
             conn, self._conn = self._conn, None

@@ -31,6 +31,27 @@ def autocommit(path: str, prefix: str, times: str) -> None:
     print("ok")
 
 
+def append(path: str, prefix: str, times: str) -> None:
+    """Append PREFIXi to /log for each i, each an autocommit; report how many were replayed
+    (made on an older version than another process's, and run again under the lock)."""
+    import logging
+
+    replays = []
+
+    class Count(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "replaying" in record.getMessage():
+                replays.append(record)
+
+    logger = logging.getLogger("stateview")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(Count())
+    with stateview.open(path, lock_timeout=60) as state:
+        for i in range(int(times)):
+            state["log"].append(f"{prefix}{i}")
+    print(json.dumps({"ok": True, "replays": len(replays)}))
+
+
 def hold(path: str, ready: str, exclusive: str) -> None:
     """Open (exclusive or inside a transaction), say so, and wait to be killed (60 s max)."""
     state = stateview.open(path, default={"counter": 0}, exclusive=exclusive == "1")
@@ -86,7 +107,8 @@ def commit(path: str, key: str, value: str, timeout: str = "30") -> None:
 
 
 COMMANDS: dict[str, Callable[..., None]] = {
-    "incr": incr, "autocommit": autocommit, "hold": hold, "reader": reader, "commit": commit}
+    "incr": incr, "autocommit": autocommit, "append": append, "hold": hold, "reader": reader,
+    "commit": commit}
 
 if __name__ == "__main__":
     COMMANDS[sys.argv[1]](*sys.argv[2:])

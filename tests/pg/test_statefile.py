@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+import urllib.parse
 
 import psycopg
 import pytest
@@ -166,3 +167,33 @@ def test_a_child_forked_while_another_thread_waits_on_the_server_can_still_write
     assert json.loads(other.load().data) == {"n": 1, "child": True}  # both writes landed
     other.close()
     state.close()
+
+
+def test_an_autocommit_waits_no_longer_than_lock_timeout_for_a_row_another_session_holds(
+        pg_url):
+    """An autocommit made without the lock still waits for the row another writer's open
+    transaction holds: ``lock_timeout`` seconds, then LockTimeout naming that session, with
+    memory and the database as they were. Once it ends, the next autocommit lands on what
+    it committed."""
+    state = stateview.open(pg_url, default={"n": 1}, lock_timeout=0.5)
+    conninfo, name = pg_url.split("#", 1)
+    name = urllib.parse.unquote(name)
+    with psycopg.connect(conninfo, application_name="a DBA's psql") as other:
+        other.execute("SELECT version FROM stateview_documents WHERE name = %s FOR UPDATE",
+                      (name,))
+        with pytest.raises(stateview.LockTimeout) as info:
+            state["n"] = 2
+        assert "a DBA's psql" in str(info.value)
+        assert state.snapshot() == {"n": 1}
+        other.execute("UPDATE stateview_documents SET data = '{\"n\": 5}', "
+                      "version = version + 1 WHERE name = %s", (name,))
+    state["m"] = 1
+    assert _stored_url(pg_url) == {"n": 5, "m": 1}
+    state.close()
+
+
+def _stored_url(url):
+    conninfo, name = url.split("#", 1)
+    with psycopg.connect(conninfo) as conn:
+        return conn.execute("SELECT data FROM stateview_documents WHERE name = %s",
+                            (urllib.parse.unquote(name),)).fetchone()[0]
