@@ -124,9 +124,11 @@ class EngineState:
     #: Threads waiting for another thread's block or (on a store whose commit ends the lock)
     #: for a write to end before they change memory: the next batch's committers.
     held_off: int = 0
-    #: ``time.monotonic()`` before which autocommits take the lock rather than commit
-    #: without it (set after such a commit met another writer's: see ``_may_go_unlocked``).
-    locked_until: float = 0.0
+    #: How many more autocommits take the lock rather than commit without it, and how many
+    #: the last conflict of a commit made without it imposed (doubled by each conflict,
+    #: halved by each such commit that lands): see ``_goes_unlocked``.
+    lock_first: int = 0
+    locked_run: int = 0
     #: Writes failed so far; a transaction compares it to notice a failure under it.
     failures: int = 0
     #: The error of the latest failed write (what a transaction built on it reports).

@@ -27,7 +27,7 @@ log = logging.getLogger("stateview")
 _HOG_SECONDS = 0.25  # longest continuous hold of the lock by group commits
 _HOG_PAUSE = 0.01  # then the lock is left free this long
 _LINGER = 0.001  # how long a would-be leader waits for other threads to join its write
-_LOCKED_AFTER_CONFLICT = 1.0  # how long autocommits take the lock after an unlocked one lost
+_MAX_LOCKED_RUN = 64  # most autocommits that take the lock after one without it lost
 
 
 class GroupCommit(Freshness):
@@ -166,16 +166,21 @@ class GroupCommit(Freshness):
             # lock afresh and merges whatever is there.
             st.disk = UNKNOWN
         before = st.committed
-        if isinstance(error, VersionConflict) and any(t.unlocked for t in batch):
-            # Committed without the lock and another writer got in first: its mutations
-            # run again under the lock, and so do autocommits for a while (under contention
-            # taking the lock first costs less than a statement that fails, and a replay).
-            st.locked_until = time.monotonic() + _LOCKED_AFTER_CONFLICT
+        unlocked = any(t.unlocked for t in batch)
+        if unlocked and isinstance(error, VersionConflict):
+            # Committed without the lock and another writer got in first: its mutations run
+            # again under the lock, and so do the next autocommits, twice as many as after
+            # the last conflict (under contention taking the lock first costs less than a
+            # statement that fails and a replay); each such commit that lands halves that.
+            st.locked_run = min(max(1, 2 * st.locked_run), _MAX_LOCKED_RUN)
+            st.lock_first = st.locked_run
             log.debug("%s: another writer committed first; replaying %d mutations under the "
                       "lock", self.path, len(batch))
         if error is not None:
             self._fail(batch, group, error)
         else:
+            if unlocked:
+                st.locked_run //= 2
             st.committed, st.wrote = data, True
             st.disk = version
             for ticket in batch:

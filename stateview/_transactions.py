@@ -9,7 +9,6 @@ commits once at its end, or rolls memory back (docs/design.md, "The engine's sta
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -106,13 +105,13 @@ class Transactions(GroupCommit):
         """Whether an autocommit now is applied to the version memory holds and committed
         against it without the lock (a store that offers it, such as PostgreSQL: one
         statement instead of a lock, the statement and ``COMMIT``). Not while the lock is
-        held, nor when that version is unknown or there is no document, nor for a while
-        after such a commit met another writer's (``_end_write``): under contention
-        taking the lock first is cheaper than replaying."""
+        held, nor when that version is unknown or there is no document, nor for a replay,
+        nor for the next ``lock_first`` autocommits after such a commit met another
+        writer's (``_end_write``): under contention taking the lock first costs less than
+        a statement that fails and a replay."""
         st = self._st
-        return (self._store.commits_unlocked and not st.lock_held
-                and st.disk is not UNKNOWN and st.disk is not None
-                and time.monotonic() >= st.locked_until and not replaying())
+        return (self._store.commits_unlocked and not st.lock_held and st.lock_first == 0
+                and st.disk is not UNKNOWN and st.disk is not None and not replaying())
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -245,6 +244,8 @@ class Transactions(GroupCommit):
                 return
             _hooks.current.before_wait(self._facade())
             unlocked = self._wait_for_other_blocks(may_go_unlocked=True)
+            if not unlocked and st.lock_first and not replaying():
+                st.lock_first -= 1
             try:
                 if not unlocked and self._take_lock():
                     self._refresh_locked()

@@ -111,7 +111,7 @@ def test_a_mutation_acts_on_what_another_process_committed_since_it_last_looked(
     another process just committed: it lands on the newer one, as if it had waited for it
     (a list method reads the list only once the lock is held; on PostgreSQL, the attempt
     made without the lock is replayed under it, every time here)."""
-    monkeypatch.setattr(_group_commit, "_LOCKED_AFTER_CONFLICT", 0.0)
+    monkeypatch.setattr(_group_commit, "_MAX_LOCKED_RUN", 0)
     state = stateview.open(target, default={"log": ["x"], "k": {}})
     log = state["log"]
     locks = _count_locks(state, monkeypatch)

@@ -1,5 +1,6 @@
 # mypy: allow-untyped-defs, allow-untyped-calls, allow-any-generics
-"""DictView and ListView behave like dict and list for every mutation, each one durable at once.
+"""DictView and ListView behave like dict and list for every mutation, each one durable at once,
+on a state file and on a PostgreSQL document (``target``).
 
 Every operation runs on the document and on a plain-Python model; after each call the return
 values match, ``snapshot()`` equals the model, and the file is byte for byte what
@@ -65,6 +66,7 @@ LIST_OPS = {
     "imul 2": lambda xs: xs.__imul__(2),
     "imul 0": lambda xs: xs.__imul__(0),
     "imul 1": lambda xs: xs.__imul__(1),
+    "imul -1": lambda xs: xs.__imul__(-1),
     "clear": lambda xs: xs.clear(),
     "slice set grow": lambda xs: xs.__setitem__(slice(1, 2), ["a", "b", "c"]),
     "slice set shrink": lambda xs: xs.__setitem__(slice(0, 2), []),
@@ -92,9 +94,9 @@ def _run(state, model, get, op):
 
 @pytest.mark.parametrize("name", list(DICT_OPS))
 @pytest.mark.parametrize("where", ["top", "nested"])
-def test_dict_mutation_matches_dict_and_is_on_disk_at_once(path, name, where):
+def test_dict_mutation_matches_dict_and_is_on_disk_at_once(target, name, where):
     model = copy.deepcopy(START)
-    state = stateview.open(path, default=START)
+    state = stateview.open(target, default=START)
     get = lambda doc: doc["d"]  # noqa: E731
     if where == "nested":
         get = lambda doc: doc["nested"]["rows"][0]  # noqa: E731
@@ -106,9 +108,9 @@ def test_dict_mutation_matches_dict_and_is_on_disk_at_once(path, name, where):
 
 @pytest.mark.parametrize("name", list(LIST_OPS))
 @pytest.mark.parametrize("where", ["top", "nested"])
-def test_list_mutation_matches_list_and_is_on_disk_at_once(path, name, where):
+def test_list_mutation_matches_list_and_is_on_disk_at_once(target, name, where):
     model = copy.deepcopy(START)
-    state = stateview.open(path, default=START)
+    state = stateview.open(target, default=START)
     if where == "top":
         get = lambda doc: doc["l"]  # noqa: E731
     else:
@@ -132,9 +134,9 @@ def test_list_mutation_matches_list_and_is_on_disk_at_once(path, name, where):
         (lambda d: d["nested"]["meta"].popitem(), KeyError),
     ],
 )
-def test_a_failing_mutation_raises_like_python_and_changes_nothing_more(path, op, error):
+def test_a_failing_mutation_raises_like_python_and_changes_nothing_more(target, op, error):
     model = copy.deepcopy(START)
-    state = stateview.open(path, default=START)
+    state = stateview.open(target, default=START)
     with pytest.raises(error):
         op(model)
     with pytest.raises(error):
@@ -144,16 +146,16 @@ def test_a_failing_mutation_raises_like_python_and_changes_nothing_more(path, op
     assert_on_disk(state)
 
 
-def test_a_sort_that_cannot_compare_changes_nothing(path):
+def test_a_sort_that_cannot_compare_changes_nothing(target):
     # list.sort may leave a plain list half sorted when a comparison fails; the view does not.
-    state = stateview.open(path, default={"l": [3, "s", 1]})
+    state = stateview.open(target, default={"l": [3, "s", 1]})
     with pytest.raises(TypeError):
         state["l"].sort()
     assert_on_disk(state, {"l": [3, "s", 1]})
 
 
-def test_list_imul_copies_nested_containers(path):
-    state = stateview.open(path, default={"l": [[1], {"a": 1}]})
+def test_list_imul_copies_nested_containers(target):
+    state = stateview.open(target, default={"l": [[1], {"a": 1}]})
     state["l"] *= 3
     assert_on_disk(state, {"l": [[1], {"a": 1}] * 3})
     state["l"][0].append(2)
@@ -243,3 +245,20 @@ def test_a_random_sequence_keeps_the_serialization_cache_exact(path):
                     node.insert(r.randrange(len(node) + 1), copy.deepcopy(value))
         assert file_bytes(path) == expected_bytes(model), f"step {step}"
     assert state.snapshot() == model
+
+
+def test_every_method_that_writes_is_replayed_when_asked():
+    """A write context may raise Replay (on a store that commits without its lock): every
+    method that enters one must be wrapped to run again, or the error would reach the
+    program."""
+    import inspect
+
+    from stateview import _views
+
+    for cls in (_views.DictView, _views.ListView):
+        for name, member in vars(cls).items():
+            if not callable(member):
+                continue
+            source = inspect.getsource(inspect.unwrap(member))
+            if "._write(" in source:
+                assert hasattr(member, "__wrapped__"), f"{cls.__name__}.{name}"
