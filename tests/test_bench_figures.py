@@ -163,3 +163,13 @@ def test_the_file_system_figures_are_those_of_the_last_fs_protocols_run():
         f"the usual way and {median['spare']} through the spare",
         f"(benchmarks/results/fs_protocols.md), {run['date'][:10]}, {load_text(run)})",
     ], "results/fs_protocols.json")
+
+
+def test_the_statement_figures_are_those_of_the_last_pg_statements_run():
+    run = result("pg_statements")
+    us = {name: f"{v['median_us']:.0f} us" for name, v in run["variants"].items()}
+    assert table(markdown("pg_statements"), "| variant |") in BENCH_README.read_text()
+    assert_quoted(BENCH_README, [
+        f"the statement took {us['unlocked']} against {us['locked']} for stateview's locked "
+        f"path and {us['hand']} for `hand`'s statements",
+    ], "results/pg_statements.json")

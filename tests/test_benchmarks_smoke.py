@@ -229,3 +229,15 @@ def test_bench_memory_measures_the_three_stages(tmp_path: Path) -> None:
     assert saved["clients"] == 300 and saved["file_bytes"] > 300 * 100
     assert 0 < saved["json_load_bytes"] < saved["open_bytes"] <= saved["after_commit_bytes"]
     assert (tmp_path / "out" / "memory.md").read_text() in res.stdout + "\n"
+
+
+def test_pg_statements_runs(tmp_path: Path) -> None:
+    res = run("pg_statements.py", "--rounds", "1", "--block", "3", "--out",
+              str(tmp_path / "out"), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    saved = json.loads((tmp_path / "out" / "pg_statements.json").read_text())
+    for variant in ("hand", "locked", "unlocked", "unlocked-no-history"):
+        assert f"| `{variant}` |" in res.stdout
+        assert len(saved["variants"][variant]["blocks_us"]) == 1
+        assert saved["variants"][variant]["median_us"] > 0
+    assert (tmp_path / "out" / "pg_statements.md").read_text() in res.stdout + "\n"
