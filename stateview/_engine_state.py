@@ -124,6 +124,10 @@ class EngineState:
     #: Threads waiting for another thread's block or (on a store whose commit ends the lock)
     #: for a write to end before they change memory: the next batch's committers.
     held_off: int = 0
+    #: Of those, the threads that will take the lock (a transaction, a replay) once the
+    #: commits queued without it are written: while any waits, no mutation goes without the
+    #: lock, or a stream of them from other threads would keep it waiting for ever.
+    lockers: int = 0
     #: How many more autocommits take the lock rather than commit without it, and how many
     #: the last conflict of a commit made without it imposed (doubled by each conflict,
     #: halved by each such commit that lands): see ``_goes_unlocked``.
@@ -196,7 +200,7 @@ def reset_after_fork(st: EngineState, store: EngineStore, me: object) -> bool:
     st.mutex = _new_mutex()
     st.cond = threading.Condition(st.mutex)
     st.open_batch = Batch(st.mutex)
-    st.writing, st.pending, st.waiters, st.held_off = False, [], 0, 0
+    st.writing, st.pending, st.waiters, st.held_off, st.lockers = False, [], 0, 0, 0
     if mine:  # the block goes on here, and ends in an error rather than a commit
         st.txn_forked = True
     else:

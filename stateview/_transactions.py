@@ -77,6 +77,8 @@ class Transactions(GroupCommit):
         """
         st = self._st
         st.held_off += 1  # counted by group commit: this thread joins the next batch
+        locks = not may_go_unlocked or replaying()
+        st.lockers += locks
         try:
             while self._must_wait(may_go_unlocked):
                 st.cond.wait()
@@ -85,6 +87,7 @@ class Transactions(GroupCommit):
                 st.cond.wait()
         finally:
             st.held_off -= 1
+            st.lockers -= locks
         self._check_open()
         return may_go_unlocked and self._goes_unlocked()
 
@@ -106,12 +109,14 @@ class Transactions(GroupCommit):
         against it without the lock (a store that offers it, such as PostgreSQL: one
         statement instead of a lock, the statement and ``COMMIT``). Not while the lock is
         held, nor when that version is unknown or there is no document, nor for a replay,
-        nor for the next ``lock_first`` autocommits after such a commit met another
-        writer's (``_end_write``): under contention taking the lock first costs less than
-        a statement that fails and a replay."""
+        nor while a thread waits to take the lock (``lockers``: until these commits are
+        written), nor for the next ``lock_first`` autocommits after such a commit met
+        another writer's (``_end_write``): under contention taking the lock first costs
+        less than a statement that fails and a replay."""
         st = self._st
         return (self._store.commits_unlocked and not st.lock_held and st.lock_first == 0
-                and st.disk is not UNKNOWN and st.disk is not None and not replaying())
+                and st.lockers == 0 and st.disk is not UNKNOWN and st.disk is not None
+                and not replaying())
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:

@@ -17,6 +17,7 @@ from ._helpers import CHILD, assert_on_disk
 
 PROCESSES = 4
 TRANSACTIONS = 200
+LIMIT = 60.0  # seconds a wait may last before the test counts it as hung
 
 
 def test_four_processes_of_200_transactions_each_lose_no_update(target):
@@ -150,3 +151,38 @@ def _count_locks(state, monkeypatch):
 
     monkeypatch.setattr(state._store, "lock", counted)
     return calls
+
+
+def test_a_transaction_begins_while_other_threads_autocommit_without_pause(target):
+    """On PostgreSQL the other threads' autocommits go without the lock, and a transaction
+    waits for those queued to be written: new ones must not keep joining them meanwhile, or
+    the transaction never begins (it waited for ever here)."""
+    state = stateview.open(target, default={"t": 0})
+    stop = threading.Event()
+
+    def autocommit(n):
+        while not stop.is_set():
+            state[f"k{n}"] = state.get(f"k{n}", 0) + 1
+
+    threads = [threading.Thread(target=autocommit, args=(n,), daemon=True) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    done = threading.Event()
+
+    def transactions():
+        for _ in range(5):
+            with state.transaction() as root:
+                root["t"] += 1
+        done.set()
+
+    try:
+        while not any(key.startswith("k") for key in state.snapshot()):
+            pass  # the autocommits are under way
+        threading.Thread(target=transactions, daemon=True).start()
+        assert done.wait(LIMIT), "the transaction never began"  # only bounds the wait
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(LIMIT)
+    assert state["t"] == 5
+    state.close()
