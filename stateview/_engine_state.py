@@ -105,6 +105,9 @@ class EngineState:
     #: ``_hooks``); ``None`` when none is open.
     #: Other threads' mutations and transactions wait while it is set.
     txn_owner: object = None
+    #: Who is applying an autocommit (inside its write context, before its commit is
+    #: queued); a change it makes meanwhile (from a sort key function) is refused.
+    applying: object = None
     #: Nesting depth of the open transaction (0 when none is open).
     txn_depth: int = 0
     #: A child forked inside its own block: the block goes on, and ends without committing.
@@ -205,6 +208,7 @@ def reset_after_fork(st: EngineState, store: EngineStore, me: object) -> bool:
         st.txn_forked = True
     else:
         st.txn_owner, st.txn_depth, st.undo = None, 0, []
+    st.applying = None
     st.lock_held, st.keeper_watching, st.taken = False, False, None
     store.after_fork()
     return busy

@@ -234,6 +234,14 @@ class Transactions(GroupCommit):
         st.cond.notify_all()
         self._write_orphans()  # queued before the block by threads since interrupted
 
+    def _change_inside_a_change(self) -> StateError:
+        """A mutation made while this thread applies another, outside a transaction (from
+        a sort key function): its commit would be written with the other change half made,
+        or lose it."""
+        return StateError(f"{self.path}: the document was changed while another change to it "
+                          "was being made (by a sort key function?); nothing was changed. "
+                          "Make the change before or after, or do both in a transaction()")
+
     @contextlib.contextmanager
     def _write(self, node: Any) -> Iterator[None]:
         """The context of one mutation of ``node`` (the views call it)."""
@@ -242,11 +250,14 @@ class Transactions(GroupCommit):
             self._check_open()
             if self.readonly:
                 raise refuse_write(self.path)
-            if st.txn_owner == _hooks.current.owner():
+            me = _hooks.current.owner()
+            if st.txn_owner == me:
                 self._note_change(node)
                 yield
                 st.dirty += 1
                 return
+            if st.applying == me:
+                raise self._change_inside_a_change()
             _hooks.current.before_wait(self._facade())
             unlocked = self._wait_for_other_blocks(may_go_unlocked=True)
             if not unlocked and st.lock_first and not replaying():
@@ -260,6 +271,7 @@ class Transactions(GroupCommit):
                 raise
             saved = shallow(node) if self._schema is not None else None
             self._journal_list(node)
+            st.applying = me
             try:
                 yield
             except Exception:
@@ -270,6 +282,8 @@ class Transactions(GroupCommit):
             except BaseException:
                 self._release_if_idle()
                 raise
+            finally:
+                st.applying = None
             st.dirty += 1
             if self._schema is not None and saved is not None:
                 try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import threading
 from typing import Any
 
 import pytest
@@ -262,3 +263,27 @@ def test_every_method_that_writes_is_replayed_when_asked():
             source = inspect.getsource(inspect.unwrap(member))
             if "._write(" in source:
                 assert hasattr(member, "__wrapped__"), f"{cls.__name__}.{name}"
+
+
+def test_a_sort_key_that_changes_the_document_is_refused_and_the_file_stays_usable(target):
+    """The key function runs while the sort holds the document (it sorts the list as it is
+    under the lock): a change it makes would be committed with the sort half made. It is
+    refused, as ``list.sort`` refuses a list changed under it; inside a transaction both
+    changes are one commit, and it goes on."""
+    state = stateview.open(target, default={"l": [3, 1, 2], "n": 0})
+
+    def key(x):
+        state["n"] += 1
+        return x
+
+    with pytest.raises(stateview.StateError, match="sort key"):
+        state["l"].sort(key=key)
+    assert_on_disk(state, {"l": [3, 1, 2], "n": 0})
+    other = threading.Thread(target=lambda: state.__setitem__("m", 1))  # the mutex is free
+    other.start()
+    other.join(60)
+    assert not other.is_alive()
+    with state.transaction():
+        state["l"].sort(key=key)
+    assert_on_disk(state, {"l": [1, 2, 3], "n": 3, "m": 1})
+    state.close()
