@@ -39,12 +39,17 @@ class GroupCommit(Freshness):
         Commits queued with no thread left waiting for them (their thread was interrupted,
         by Ctrl-C say) are written here rather than waited for forever.
         """
-        st = self._st
-        while not st.nothing_under_way():
-            if st.unwritten_without_waiter():
-                self._write_batch()
-            else:
-                st.cond.wait()
+        while not self._st.nothing_under_way():
+            self._wait_or_write_orphans()
+
+    def _wait_or_write_orphans(self) -> None:
+        """Wait for a write or a transaction to end; but first write the commits queued by
+        interrupted threads, if no one else will (on a store whose commit ends the lock, a
+        thread that must lock waits for them to be written)."""
+        if self._st.unwritten_without_waiter():
+            self._write_batch()
+        else:
+            self._st.cond.wait()
 
     def _yield_lock_if_hogged(self) -> None:
         """Let other processes in when a stream of group commits has held the lock too long.

@@ -81,10 +81,10 @@ class Transactions(GroupCommit):
         st.lockers += locks
         try:
             while self._must_wait(may_go_unlocked):
-                st.cond.wait()
+                self._wait_or_write_orphans()
             self._yield_lock_if_hogged()
             while self._must_wait(may_go_unlocked):  # one may have begun while we paused
-                st.cond.wait()
+                self._wait_or_write_orphans()
         finally:
             st.held_off -= 1
             st.lockers -= locks

@@ -186,3 +186,53 @@ def test_a_transaction_begins_while_other_threads_autocommit_without_pause(targe
             thread.join(LIMIT)
     assert state["t"] == 5
     state.close()
+
+
+def _interrupted_before_it_waits(state, key, value):
+    """Set ``key`` in a thread that KeyboardInterrupt stops right after the commit is queued,
+    before the thread counts as waiting for it (a Ctrl-C landing there): a commit no thread
+    waits for."""
+    from stateview import _group_commit as group_commit
+
+    def tracer(frame, event, arg):
+        if event == "call" and frame.f_code is group_commit.GroupCommit._await.__code__:
+            return interrupt
+        return None
+
+    def interrupt(frame, event, arg):
+        raise KeyboardInterrupt
+
+    outcome = []
+
+    def run():
+        sys.settrace(tracer)
+        try:
+            state[key] = value
+        except KeyboardInterrupt:
+            outcome.append("interrupted")
+        finally:
+            sys.settrace(None)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(LIMIT)
+    assert outcome == ["interrupted"]
+
+
+def test_a_commit_whose_thread_was_interrupted_does_not_keep_a_transaction_waiting(target):
+    """On PostgreSQL a transaction waits for the commits queued without the lock to be
+    written: one whose thread was interrupted has no one to write it, and the transaction
+    writes it rather than wait for ever."""
+    state = stateview.open(target, default={"t": 0})
+    _interrupted_before_it_waits(state, "a", 1)
+    done = threading.Event()
+
+    def transaction():
+        with state.transaction() as root:
+            root["t"] += 1
+        done.set()
+
+    threading.Thread(target=transaction, daemon=True).start()
+    assert done.wait(LIMIT), "the transaction waits for ever"  # only bounds the wait
+    assert_on_disk(state, {"t": 1, "a": 1})
+    state.close()
