@@ -131,6 +131,9 @@ class EngineState:
     #: commits queued without it are written: while any waits, no mutation goes without the
     #: lock, or a stream of them from other threads would keep it waiting for ever.
     lockers: int = 0
+    #: Threads waiting for nothing to be under way (``close()``, ``refresh()``: ``_drain``):
+    #: new mutations wait for them, or a stream of autocommits would keep them waiting.
+    draining: int = 0
     #: How many more autocommits take the lock rather than commit without it, and how many
     #: the last conflict of a commit made without it imposed (doubled by each conflict,
     #: halved by each such commit that lands): see ``_goes_unlocked``.
@@ -203,7 +206,8 @@ def reset_after_fork(st: EngineState, store: EngineStore, me: object) -> bool:
     st.mutex = _new_mutex()
     st.cond = threading.Condition(st.mutex)
     st.open_batch = Batch(st.mutex)
-    st.writing, st.pending, st.waiters, st.held_off, st.lockers = False, [], 0, 0, 0
+    st.writing, st.pending, st.waiters, st.held_off = False, [], 0, 0
+    st.lockers, st.draining = 0, 0
     if mine:  # the block goes on here, and ends in an error rather than a commit
         st.txn_forked = True
     else:

@@ -39,8 +39,14 @@ class GroupCommit(Freshness):
         Commits queued with no thread left waiting for them (their thread was interrupted,
         by Ctrl-C say) are written here rather than waited for forever.
         """
-        while not self._st.nothing_under_way():
-            self._wait_or_write_orphans()
+        st = self._st
+        st.draining += 1  # new mutations wait meanwhile: a stream of them never ends
+        try:
+            while not st.nothing_under_way():
+                self._wait_or_write_orphans()
+        finally:
+            st.draining -= 1
+            st.cond.notify_all()
 
     def _wait_or_write_orphans(self) -> None:
         """Wait for a write or a transaction to end; but first write the commits queued by

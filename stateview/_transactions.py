@@ -92,12 +92,13 @@ class Transactions(GroupCommit):
         return may_go_unlocked and self._goes_unlocked()
 
     def _must_wait(self, may_go_unlocked: bool) -> bool:
-        """Another thread's block is open, or (on a store whose commit ends the lock, such as
-        a database row lock) a write is under way, or commits queued without the lock are:
+        """Another thread's block is open, or a thread waits for nothing to be under way
+        (``_drain``: ``close()``, ``refresh()``), or (on a store whose commit ends the lock,
+        such as a database row lock) a write is under way, or commits queued without the lock are:
         memory may change under a lock only once it holds no change the lock's freshness
         check would merge over (docs/design.md, "The storage seam")."""
         st = self._st
-        if st.txn_owner is not None:
+        if st.txn_owner is not None or st.draining:
             return True
         if self._store.lock_survives_commit:
             return False

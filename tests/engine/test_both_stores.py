@@ -236,3 +236,39 @@ def test_a_commit_whose_thread_was_interrupted_does_not_keep_a_transaction_waiti
     assert done.wait(LIMIT), "the transaction waits for ever"  # only bounds the wait
     assert_on_disk(state, {"t": 1, "a": 1})
     state.close()
+
+
+@pytest.mark.parametrize("call", ["refresh", "close"])
+def test_refresh_and_close_return_while_other_threads_autocommit_without_pause(target, call):
+    """``refresh()`` and ``close()`` wait for the commits under way: new ones wait for them
+    meanwhile, or a stream of autocommits from other threads (on PostgreSQL, each joining the
+    queue without the lock) would keep them waiting for ever."""
+    state = stateview.open(target, default={})
+    stop = threading.Event()
+
+    def autocommit(n):
+        try:
+            while not stop.is_set():
+                state[f"k{n}"] = state.get(f"k{n}", 0) + 1
+        except stateview.Closed:
+            pass  # close() returned
+
+    threads = [threading.Thread(target=autocommit, args=(n,), daemon=True) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    done = threading.Event()
+
+    def run():
+        getattr(state, call)()
+        done.set()
+
+    try:
+        while not state.snapshot():
+            pass  # the autocommits are under way
+        threading.Thread(target=run, daemon=True).start()
+        assert done.wait(LIMIT), f"{call}() never returned"  # only bounds the wait
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(LIMIT)
+    state.close()
