@@ -79,7 +79,8 @@ class Statements:
     def _params(self, backups: int) -> dict[str, Any]:
         return {"name": self.names["stateview"], "expected": self.version, "backups": backups,
                 "data": self.indented, "commit": secrets.token_hex(8), "pid": os.getpid(),
-                "host": "bench", "program": "pg_statements.py", "origin": "bench"}
+                "host": "bench", "program": "pg_statements.py", "origin": "bench",
+                "expected_commit": None}
 
     def hand(self) -> None:
         self.conn.autocommit = False
@@ -94,7 +95,8 @@ class Statements:
     def locked(self) -> None:
         self.conn.autocommit = False
         self.conn.execute(self.sql.SELECT_FOR_UPDATE, {"name": self.names["stateview"],
-                                                       "known": self.version}).fetchone()
+                                                       "known": self.version,
+                                                       "known_commit": None}).fetchone()
         row = self.conn.execute(self.sql.COMMIT, self._params(1)).fetchone()
         self.conn.commit()
         assert row is not None

@@ -81,6 +81,10 @@ class PostgresStore:
         self.connect_timeout = connect_timeout
         self.lock_timeout = 10.0  # seconds a commit made without the lock waits for the row
         self.origin = secrets.token_hex(8)  # tells the watcher which commits are ours
+        #: (version, commit id) of the row as last read or written: a commit against that
+        #: version expects that commit id too (a version number repeats when a deleted row
+        #: is created again).
+        self._seen: tuple[Any, str] | None = None
         self._pid = os.getpid()
         self._program = program()
         self._conn: psycopg.Connection[Any] | None = None
@@ -144,6 +148,7 @@ class PostgresStore:
                 self._locked = False
             if row is None:
                 raise self._conflict(expected)
+            self._seen = (row[0], params["commit"])
             return row[0]
 
     def watch(self, callback: Callable[[Any], None]) -> Callable[[], None]:
@@ -328,12 +333,13 @@ class PostgresStore:
 
     def _select(self, statement: str, known: Any) -> Snapshot:
         assert self._conn is not None
-        row = self._conn.execute(statement, {"name": self.url.document,
-                                             "known": known}).fetchone()
+        row = self._conn.execute(statement, {"name": self.url.document, "known": known,
+                                             "known_commit": self._commit_of(known)}).fetchone()
         if row is None:
             return Snapshot(None, None)
+        self._seen = (row[0], row[6])
         data = None if row[1] is None else row[1].encode("utf-8")
-        return Snapshot(row[0], data, _writer(*row[2:]))
+        return Snapshot(row[0], data, _writer(*row[2:6]))
 
     def _holder(self, conn: psycopg.Connection[Any]) -> dict[str, Any]:
         """Who holds the lock, best effort (it may be gone by now)."""
@@ -356,7 +362,12 @@ class PostgresStore:
         return {"name": self.url.document, "expected": expected, "backups": self.backups,
                 "data": data.decode("utf-8"), "commit": secrets.token_hex(8),
                 "pid": os.getpid(), "host": HOST, "program": self._program,
-                "origin": self.origin}
+                "origin": self.origin,
+                "expected_commit": self._commit_of(expected)}
+
+    def _commit_of(self, version: Any) -> str | None:
+        """The commit id of ``version`` as last read or written, if that is the one seen."""
+        return self._seen[1] if self._seen is not None and self._seen[0] == version else None
 
     def _after_failed_commit(self, e: Exception, sent_commit: bool) -> None:
         if isinstance(e, pg_errors.LockNotAvailable) and self._conn is not None:

@@ -67,11 +67,14 @@ _REPLACE = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS.split(", ")[1:])
 _NOTIFY = (f"pg_notify('{CHANNEL}', json_build_object('document', %(name)s::text, 'version', "
            "{v}, 'origin', %(origin)s::text)::text)")
 
-# Reads: ``data`` only when the caller does not have this version already.
+# Reads: ``data`` only when the caller does not have this version already (the same number
+# with another commit id is another document: see COMMIT).
 SELECT = f"""
-SELECT version, CASE WHEN version = %(known)s::bigint THEN NULL ELSE data::text END,
+SELECT version, CASE WHEN version = %(known)s::bigint
+                      AND commit_id = COALESCE(%(known_commit)s::text, commit_id)
+                     THEN NULL ELSE data::text END,
        writer_pid, writer_host, writer_program,
-       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), commit_id
 FROM {DOCUMENTS} WHERE name = %(name)s::text
 """
 SELECT_FOR_UPDATE = SELECT + " FOR UPDATE"
@@ -83,15 +86,21 @@ SELECT_FOR_UPDATE = SELECT + " FOR UPDATE"
 # the last ``backups`` versions each have their own, and a commit overwrites the one that
 # falls out (one row written, none deleted; inserting and trimming cost a sixth more per
 # commit at 1 KB). Rows in slots beyond a smaller ``backups`` stay, older than the rest.
+# A version number can repeat: a row a DBA deleted is created again numbered after the history,
+# which lacks the deleted row's own version. So the writer also names the commit id it knows
+# for ``expected`` (NULL when it knows none): a stale writer does not take the new document for
+# the one it knew.
 COMMIT = f"""
 WITH prev AS (
     SELECT {_COLUMNS} FROM {DOCUMENTS}
     WHERE name = %(name)s::text AND version = %(expected)s::bigint
+          AND commit_id = COALESCE(%(expected_commit)s::text, commit_id)
 ), upd AS (
     UPDATE {DOCUMENTS} SET version = version + 1, data = %(data)s::json,
         commit_id = %(commit)s::text, writer_pid = %(pid)s::integer,
         writer_host = %(host)s::text, writer_program = %(program)s::text, updated_at = now()
     WHERE name = %(name)s::text AND version = %(expected)s::bigint
+          AND commit_id = COALESCE(%(expected_commit)s::text, commit_id)
     RETURNING version
 ), kept AS (
     INSERT INTO {HISTORY} (slot, {_COLUMNS})
@@ -102,8 +111,9 @@ WITH prev AS (
 SELECT upd.version, {_NOTIFY.format(v="upd.version")} FROM upd
 """
 
-# The first version of a document: numbered after any history left by a deleted one, so that
-# versions never repeat.
+# The first version of a document: numbered after any history left by a deleted one. The
+# deleted row's own version is not in the history, so this one may take its number: commits and
+# reads tell the two apart by commit id (COMMIT, SELECT).
 CREATE = f"""
 WITH ins AS (
     INSERT INTO {DOCUMENTS} ({_COLUMNS})
