@@ -98,7 +98,7 @@ def delete_at(root: Any, parts: list[str]) -> None:
     if not parts:
         raise PointerError(pointer, "the whole document cannot be deleted")
     parent = get_at(root, parts[:-1], pointer)
-    get_at(parent, parts[-1:], pointer)  # the same error as a read when it is not there
+    _step(parent, pointer, parts, len(parts) - 1)  # a read's error when it is not there
     if isinstance(parent, dict):
         del parent[parts[-1]]
     else:

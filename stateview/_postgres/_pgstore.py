@@ -248,7 +248,9 @@ class PostgresStore:
             # long as a lock() would wait, then LockTimeout.
             self._set_lock_timeout(conn, self.lock_timeout)
         except StorageError as e:  # nothing was sent: nothing changed
-            raise CommitFailed(self.name, "connecting", os_error(e)) from e
+            # The driver's words, not the StorageError's (which names the URL again).
+            raise CommitFailed(self.name, "connecting", ConnectionError(
+                e.errno, e.strerror) if e.strerror else os_error(e)) from e
         except psycopg.Error as e:
             self._drop_if_broken()
             raise CommitFailed(self.name, "connecting", os_error(e)) from e

@@ -68,8 +68,13 @@ def test_set_at_the_root_needs_the_same_kind(path):
         set_at(state.data, [], [1])
 
 
-@pytest.mark.parametrize(("pointer", "error"), [("", "cannot be deleted"), ("/zz", "no key"),
-                                                ("/l/0", "past the end")])
+@pytest.mark.parametrize(("pointer", "error"), [
+    ("", "cannot be deleted"), ("/zz", "no key 'zz' in the object at /"),
+    ("/l/0", "past the end of the array at /l"),
+    # The error names the container the missing key was looked up in, as a read's does.
+    ("/a/zz", "no key 'zz' in the object at /a"),
+    ("/a/b~1c/2", "past the end of the array at /a/b~1c"),
+])
 def test_delete_at_refuses_what_is_not_there(path, pointer, error):
     state = stateview.open(path, default=DOC)
     with pytest.raises(PointerError) as info:

@@ -249,6 +249,10 @@ def test_an_unreachable_server_is_a_storage_error_naming_the_url():
         with pytest.raises(CommitFailed) as commit_info:
             store.commit(dumps({}), None)
         assert not isinstance(commit_info.value, CommitUnknown)
+        # What an autocommit meets when the server is down: one message, the URL said once.
+        message = str(commit_info.value)
+        assert message.count("#doc") == 1 and message.count("while connecting") == 1, message
+        assert "nothing was changed" in message
 
 
 def test_a_terminated_idle_connection_is_replaced_before_the_next_commit(store, pg_server):

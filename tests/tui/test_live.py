@@ -298,3 +298,24 @@ def test_the_feed_names_the_writer_of_a_commit_that_lands_between_two_reads(stat
         assert entry.program and "-c" in entry.program
 
     drive(app, scenario)
+
+
+def test_an_empty_container_that_another_writer_fills_can_be_opened(state_file):
+    # A busy writer empties a container now and fills it again later: its row must get its
+    # ▶ back, or the keys it holds can never be seen.
+    app = make_app(state_file)
+
+    async def scenario(pilot):
+        app.go_to("/clients/bob/tags")
+        await pilot.pause()
+        assert "tags [0]" in labels(app)
+        before = app.loads
+        await commit_in_process(state_file, {"/clients/bob/tags": ["new", "tag"]})
+        await loaded_once_more(pilot, app, before)
+        assert "▶ tags [2]" in labels(app)
+        assert cursor_pointer(app) == "/clients/bob/tags"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: '[1]: "tag"' in labels(app), "the filled list to open")
+        assert "▼ tags [2]" in labels(app)
+
+    drive(app, scenario)

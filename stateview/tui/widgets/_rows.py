@@ -180,11 +180,12 @@ class TreeRows(Tree[Entry]):
             entry.start = entry.shown = 0
             if node.is_expanded and not (container and value):
                 node.collapse()
-            expandable = container and bool(value)
-            if node.allow_expand != expandable:
-                node.allow_expand = expandable
         elif entry.shown:
             self._sync_children(node, old, value)
+        # An empty container that was filled keeps its type: it gets its ▶ back here too.
+        expandable = container and bool(value)
+        if node.allow_expand != expandable:
+            node.allow_expand = expandable
         node.refresh()
 
     def _sync_children(self, node: TreeNode[Entry], old: Any, new: Any) -> None:
