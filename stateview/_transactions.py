@@ -19,7 +19,7 @@ from ._errors import Closed, CommitFailed, SchemaViolation, StateError
 from ._group_commit import GroupCommit
 from ._readonly import refuse_write
 from ._undo import restore, shallow
-from ._views import Replay, replaying
+from ._views import Replay, take_replay
 
 if TYPE_CHECKING:
     from ._statefile import StateFile
@@ -77,7 +77,7 @@ class Transactions(GroupCommit):
         """
         st = self._st
         st.held_off += 1  # counted by group commit: this thread joins the next batch
-        locks = not may_go_unlocked or replaying()
+        locks = not may_go_unlocked
         st.lockers += locks
         try:
             while self._must_wait(may_go_unlocked):
@@ -109,15 +109,14 @@ class Transactions(GroupCommit):
         """Whether an autocommit now is applied to the version memory holds and committed
         against it without the lock (a store that offers it, such as PostgreSQL: one
         statement instead of a lock, the statement and ``COMMIT``). Not while the lock is
-        held, nor when that version is unknown or there is no document, nor for a replay,
+        held, nor when that version is unknown or there is no document,
         nor while a thread waits to take the lock (``lockers``: until these commits are
         written), nor for the next ``lock_first`` autocommits after such a commit met
         another writer's (``_end_write``): under contention taking the lock first costs
         less than a statement that fails and a replay."""
         st = self._st
         return (self._store.commits_unlocked and not st.lock_held and st.lock_first == 0
-                and st.lockers == 0 and st.disk is not UNKNOWN and st.disk is not None
-                and not replaying())
+                and st.lockers == 0 and st.disk is not UNKNOWN and st.disk is not None)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -247,6 +246,7 @@ class Transactions(GroupCommit):
     def _write(self, node: Any) -> Iterator[None]:
         """The context of one mutation of ``node`` (the views call it)."""
         st = self._st
+        replay = take_replay()
         with st.cond:
             self._check_open()
             if self.readonly:
@@ -260,8 +260,8 @@ class Transactions(GroupCommit):
             if st.applying == me:
                 raise self._change_inside_a_change()
             _hooks.current.before_wait(self._facade())
-            unlocked = self._wait_for_other_blocks(may_go_unlocked=True)
-            if not unlocked and st.lock_first and not replaying():
+            unlocked = self._wait_for_other_blocks(may_go_unlocked=not replay)
+            if not unlocked and st.lock_first and not replay:
                 st.lock_first -= 1
             try:
                 if not unlocked and self._take_lock():

@@ -44,9 +44,13 @@ class Replay(Exception):
 _local = threading.local()
 
 
-def replaying() -> bool:
-    """Whether this thread is replaying a mutation (which then takes the lock)."""
-    return bool(getattr(_local, "replaying", False))
+def take_replay() -> bool:
+    """Whether the write context this thread enters now is a replay's (which takes the
+    lock); asked once, at its start, so that the change callbacks it runs at its end, and
+    their own mutations, are not taken for the replay."""
+    replay = bool(getattr(_local, "replay", False))
+    _local.replay = False
+    return replay
 
 
 def _replayed(method: _Method) -> _Method:
@@ -57,11 +61,11 @@ def _replayed(method: _Method) -> _Method:
             return method(self, *args, **kwargs)
         except Replay:
             pass
-        before, _local.replaying = replaying(), True
+        _local.replay = True
         try:
             return method(self, *args, **kwargs)
         finally:
-            _local.replaying = before
+            _local.replay = False  # not taken when the method raised before its write
 
     return cast(_Method, run)
 

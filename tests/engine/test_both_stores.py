@@ -272,3 +272,4 @@ def test_refresh_and_close_return_while_other_threads_autocommit_without_pause(t
         for thread in threads:
             thread.join(LIMIT)
     state.close()
+

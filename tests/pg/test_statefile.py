@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 import stateview
-from stateview import StateError
+from stateview import StateError, _group_commit
 from stateview._store import CommitUnknown
 
 SLOW_COMMIT = """
@@ -231,3 +231,29 @@ def test_a_transaction_on_a_document_deleted_by_hand_and_created_again_sees_the_
         root["n"] = 2
     assert _stored_url(pg_url) == {"who": "second", "kept": True, "n": 2}
     stale.close()
+
+
+def test_a_change_callback_of_a_replayed_mutation_commits_as_any_autocommit(pg_url,
+                                                                           monkeypatch):
+    """The replay of a mutation takes the lock; a change callback it runs afterwards is not
+    part of the replay, and its own autocommit goes without the lock like any other."""
+    monkeypatch.setattr(_group_commit, "_MAX_LOCKED_RUN", 0)
+    state = stateview.open(pg_url, default={"n": 0, "seen": 0})
+
+    def callback(event):
+        if event.source == "local" and "/n" in event.pointers:
+            state["seen"] = state["n"]
+
+    state.on_change(callback)
+    locks = []
+    lock = state._store.lock
+    monkeypatch.setattr(state._store, "lock", lambda *a, **k: locks.append(a) or lock(*a, **k))
+    conninfo, name = pg_url.split("#", 1)
+    with psycopg.connect(conninfo) as dba:  # a change by hand, with no NOTIFY: memory is stale
+        dba.execute("UPDATE stateview_documents SET data = '{\"n\": 0, \"seen\": 0, "
+                    "\"other\": 1}', version = version + 1 WHERE name = %s",
+                    (urllib.parse.unquote(name),))
+    state["n"] = 1
+    assert _stored_url(pg_url) == {"n": 1, "seen": 1, "other": 1}
+    assert len(locks) == 1  # the replay's; the callback's commit took none
+    state.close()
