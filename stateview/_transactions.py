@@ -130,6 +130,8 @@ class Transactions(GroupCommit):
             if st.txn_owner == me:
                 self._open_level()
                 st.txn_depth += 1
+            elif st.applying == me:  # its commit would wait holding the change's mutex
+                raise self._change_inside_a_change()
             else:
                 block = self._begin_block(me)
         try:

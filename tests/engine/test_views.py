@@ -287,3 +287,26 @@ def test_a_sort_key_that_changes_the_document_is_refused_and_the_file_stays_usab
         state["l"].sort(key=key)
     assert_on_disk(state, {"l": [1, 2, 3], "n": 3, "m": 1})
     state.close()
+
+
+def test_a_sort_key_that_opens_a_transaction_is_refused_and_the_file_stays_usable(target):
+    """A transaction begun by the key function would take the lock and commit with the
+    sort half made, releasing the sort's hold on the mutex as it waited for its commit
+    (it failed with 'cannot release un-acquired lock'): it is refused like an autocommit."""
+    state = stateview.open(target, default={"l": [3, 1, 2], "n": 0})
+
+    def key(x):
+        with state.transaction():
+            state["n"] += 1
+        return x
+
+    with pytest.raises(stateview.StateError, match="sort key"):
+        state["l"].sort(key=key)
+    assert_on_disk(state, {"l": [3, 1, 2], "n": 0})
+    other = threading.Thread(target=lambda: state.__setitem__("m", 1))  # the mutex is free
+    other.start()
+    other.join(60)
+    assert not other.is_alive()
+    state["l"].sort()
+    assert_on_disk(state, {"l": [1, 2, 3], "n": 0, "m": 1})
+    state.close()
