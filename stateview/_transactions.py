@@ -236,10 +236,15 @@ class Transactions(GroupCommit):
         st.cond.notify_all()
         self._write_orphans()  # queued before the block by threads since interrupted
 
-    def _change_inside_a_change(self) -> StateError:
-        """A mutation made while this thread applies another, outside a transaction (from
-        a sort key function): its commit would be written with the other change half made,
-        or lose it."""
+    def _change_inside_a_change(self, call: str | None = None) -> StateError:
+        """A mutation (or ``call``: a reload, a close) made while this thread applies
+        another, outside a transaction (from a sort key function): its commit would be
+        written with the other change half made, or lose it; a reload would take another
+        writer's commit in under the change, which then overwrote it."""
+        if call is not None:
+            return StateError(f"{self.path}: {call} was called while a change to the document "
+                              "was being made (by a sort key function?); nothing was done. "
+                              f"Call it before or after the change")
         return StateError(f"{self.path}: the document was changed while another change to it "
                           "was being made (by a sort key function?); nothing was changed. "
                           "Make the change before or after, or do both in a transaction()")

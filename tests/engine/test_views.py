@@ -310,3 +310,26 @@ def test_a_sort_key_that_opens_a_transaction_is_refused_and_the_file_stays_usabl
     state["l"].sort()
     assert_on_disk(state, {"l": [1, 2, 3], "n": 0, "m": 1})
     state.close()
+
+
+@pytest.mark.parametrize("call", ["refresh", "close"])
+def test_a_sort_key_that_refreshes_or_closes_is_refused_and_another_writers_change_is_kept(
+        target, call):
+    """A reload made while the sort holds the document took another writer's commit into
+    memory under the sort, which then committed the list it had read against the new
+    version: the other writer's change was lost (on PostgreSQL, where the sort goes without
+    the lock). Closing there left the sort on a closed document."""
+    state = stateview.open(target, default={"l": [3, 1, 2]})
+    other = stateview.open(target)
+    other["l"].append(0)
+
+    def key(x):
+        getattr(state, call)()
+        return x
+
+    with pytest.raises(stateview.StateError, match="sort key"):
+        state["l"].sort(key=key)
+    state["l"].sort()
+    other.close()
+    assert_on_disk(state, {"l": [0, 1, 2, 3]})
+    state.close()
