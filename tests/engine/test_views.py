@@ -265,6 +265,13 @@ def test_every_method_that_writes_is_replayed_when_asked():
                 assert hasattr(member, "__wrapped__"), f"{cls.__name__}.{name}"
 
 
+def _another_thread_commits(state, key, value):
+    other = threading.Thread(target=lambda: state.__setitem__(key, value))
+    other.start()
+    other.join(60)
+    assert not other.is_alive()
+
+
 def test_a_sort_key_that_changes_the_document_is_refused_and_the_file_stays_usable(target):
     """The key function runs while the sort holds the document (it sorts the list as it is
     under the lock): a change it makes would be committed with the sort half made. It is
@@ -279,10 +286,7 @@ def test_a_sort_key_that_changes_the_document_is_refused_and_the_file_stays_usab
     with pytest.raises(stateview.StateError, match="sort key"):
         state["l"].sort(key=key)
     assert_on_disk(state, {"l": [3, 1, 2], "n": 0})
-    other = threading.Thread(target=lambda: state.__setitem__("m", 1))  # the mutex is free
-    other.start()
-    other.join(60)
-    assert not other.is_alive()
+    _another_thread_commits(state, "m", 1)  # the mutex is free
     with state.transaction():
         state["l"].sort(key=key)
     assert_on_disk(state, {"l": [1, 2, 3], "n": 3, "m": 1})
@@ -303,10 +307,7 @@ def test_a_sort_key_that_opens_a_transaction_is_refused_and_the_file_stays_usabl
     with pytest.raises(stateview.StateError, match="sort key"):
         state["l"].sort(key=key)
     assert_on_disk(state, {"l": [3, 1, 2], "n": 0})
-    other = threading.Thread(target=lambda: state.__setitem__("m", 1))  # the mutex is free
-    other.start()
-    other.join(60)
-    assert not other.is_alive()
+    _another_thread_commits(state, "m", 1)  # the mutex is free
     state["l"].sort()
     assert_on_disk(state, {"l": [1, 2, 3], "n": 0, "m": 1})
     state.close()

@@ -199,18 +199,24 @@ def _stored_url(url):
                             (urllib.parse.unquote(name),)).fetchone()[0]
 
 
+def _stale_writer_of_a_document_created_again(pg_url, pg_server):
+    """A writer at version 2 of a document a DBA then deleted and another writer created
+    again (numbered after the history, so version 2 once more)."""
+    name = urllib.parse.unquote(pg_url.split("#", 1)[1])
+    stale = stateview.open(pg_url, default={"who": "first", "n": 0})
+    stale["n"] = 1
+    pg_server.psql(f"DELETE FROM stateview_documents WHERE name = '{name}'")
+    stateview.open(pg_url, default={"who": "second", "kept": True}).close()
+    return stale
+
+
 def test_a_document_deleted_by_hand_and_created_again_is_not_overwritten_by_a_stale_writer(
         pg_url, pg_server):
     """A DBA deletes the row and another writer creates the document again: it is numbered
     after the history, which holds the versions before the deleted one's, so it takes the
     deleted one's number. A writer whose memory holds that number must not take the new
     document for the one it knew: its autocommit lands on the new document."""
-    name = urllib.parse.unquote(pg_url.split("#", 1)[1])
-    stale = stateview.open(pg_url, default={"who": "first", "n": 0})
-    stale["n"] = 1
-    pg_server.psql(f"DELETE FROM stateview_documents WHERE name = '{name}'")
-    again = stateview.open(pg_url, default={"who": "second", "kept": True})
-    again.close()
+    stale = _stale_writer_of_a_document_created_again(pg_url, pg_server)
     stale["n"] = 2
     assert _stored_url(pg_url) == {"who": "second", "kept": True, "n": 2}
     stale.close()
@@ -220,12 +226,7 @@ def test_a_transaction_on_a_document_deleted_by_hand_and_created_again_sees_the_
         pg_url, pg_server):
     """The same under the lock: the freshness check of a transaction takes the document
     created again under the deleted one's number for what it is, another writer's."""
-    name = urllib.parse.unquote(pg_url.split("#", 1)[1])
-    stale = stateview.open(pg_url, default={"who": "first", "n": 0})
-    stale["n"] = 1
-    pg_server.psql(f"DELETE FROM stateview_documents WHERE name = '{name}'")
-    again = stateview.open(pg_url, default={"who": "second", "kept": True})
-    again.close()
+    stale = _stale_writer_of_a_document_created_again(pg_url, pg_server)
     with stale.transaction() as root:
         assert dict(root) == {"who": "second", "kept": True}
         root["n"] = 2
