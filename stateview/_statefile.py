@@ -171,8 +171,7 @@ class StateFile(Transactions, AsyncMethods):
         st = self._st
         with st.cond:
             self._check_open()
-            if st.applying == _hooks.current.owner():
-                raise self._change_inside_a_change("refresh()")
+            self._refuse_inside_a_change("refresh()")
             if st.txn_owner == _hooks.current.owner():
                 # The block holds the lock and reloaded when it began: no one else can have
                 # committed since. (Waiting for other threads' queued commits would wait for
@@ -221,8 +220,7 @@ class StateFile(Transactions, AsyncMethods):
             if st.closed:
                 return
             self._refuse_inside_own_block("close()")
-            if st.applying == _hooks.current.owner():
-                raise self._change_inside_a_change("close()")
+            self._refuse_inside_a_change("close()")
             _hooks.current.before_wait(
                 self, "Use `await state.aclose()`, which waits for that task's block to end.")
             self._drain()

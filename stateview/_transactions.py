@@ -130,9 +130,8 @@ class Transactions(GroupCommit):
             if st.txn_owner == me:
                 self._open_level()
                 st.txn_depth += 1
-            elif st.applying == me:  # its commit would wait holding the change's mutex
-                raise self._change_inside_a_change()
             else:
+                self._refuse_inside_a_change()  # its commit would wait holding the mutex
                 block = self._begin_block(me)
         try:
             yield st.root
@@ -236,18 +235,20 @@ class Transactions(GroupCommit):
         st.cond.notify_all()
         self._write_orphans()  # queued before the block by threads since interrupted
 
-    def _change_inside_a_change(self, call: str | None = None) -> StateError:
-        """A mutation (or ``call``: a reload, a close) made while this thread applies
-        another, outside a transaction (from a sort key function): its commit would be
+    def _refuse_inside_a_change(self, call: str | None = None) -> None:
+        """Raise when the caller is applying a change outside a transaction (from a sort key
+        function) and makes a mutation (or ``call``: a reload, a close): its commit would be
         written with the other change half made, or lose it; a reload would take another
         writer's commit in under the change, which then overwrote it."""
+        if self._st.applying is None or self._st.applying != _hooks.current.owner():
+            return
         if call is not None:
-            return StateError(f"{self.path}: {call} was called while a change to the document "
-                              "was being made (by a sort key function?); nothing was done. "
-                              f"Call it before or after the change")
-        return StateError(f"{self.path}: the document was changed while another change to it "
-                          "was being made (by a sort key function?); nothing was changed. "
-                          "Make the change before or after, or do both in a transaction()")
+            raise StateError(f"{self.path}: {call} was called while a change to the document "
+                             "was being made (by a sort key function?); nothing was done. "
+                             f"Call it before or after the change")
+        raise StateError(f"{self.path}: the document was changed while another change to it "
+                         "was being made (by a sort key function?); nothing was changed. "
+                         "Make the change before or after, or do both in a transaction()")
 
     @contextlib.contextmanager
     def _write(self, node: Any) -> Iterator[None]:
@@ -264,8 +265,7 @@ class Transactions(GroupCommit):
                 yield
                 st.dirty += 1
                 return
-            if st.applying == me:
-                raise self._change_inside_a_change()
+            self._refuse_inside_a_change()
             _hooks.current.before_wait(self._facade())
             unlocked = self._wait_for_other_blocks(may_go_unlocked=not replay)
             if not unlocked and st.lock_first and not replay:
